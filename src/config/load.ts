@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { type Config, rawConfigSchema, toConfig } from './schema.js';
+
+/** A configuration that cannot be used; its message is one line naming the setting. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Names whose values are secrets: redacted by `config print`. */
+export const SECRET_SETTINGS = new Set(['VAULT_TOKEN']);
+
+/**
+ * Reads the optional JSON config file (SIDEKEY_CONFIG_FILE: an object whose
+ * keys are the same variable names) under the environment, which wins.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const merged: Record<string, unknown> = {};
+  const file = env.SIDEKEY_CONFIG_FILE;
+  if (file !== undefined && file !== '') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(`SIDEKEY_CONFIG_FILE: cannot read ${file} as JSON (${(err as Error).message})`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new ConfigError('SIDEKEY_CONFIG_FILE: must hold a JSON object of setting names to values');
+    }
+    for (const [k, v] of Object.entries(parsed)) merged[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  }
+  for (const [k, v] of Object.entries(env)) {
+    if ((k.startsWith('SIDEKEY_') || k.startsWith('AWS_') || k.startsWith('VAULT_')) && v !== undefined) merged[k] = v;
+  }
+  const result = rawConfigSchema.safeParse(merged);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'configuration');
+    const given = merged[name];
+    const shown = given === undefined || SECRET_SETTINGS.has(name) ? '' : ` (got ${JSON.stringify(given)})`;
+    throw new ConfigError(`${name}: ${issue.message}${shown}`);
+  }
+  return toConfig(result.data, cwd);
+}
+
+/** The effective configuration with secrets redacted, for `sidekey config print`. */
+export function redactedConfig(config: Config): unknown {
+  return JSON.parse(
+    JSON.stringify(config, (key, value) => (key === 'token' && typeof value === 'string' ? '[redacted]' : value)),
+  );
+}

@@ -1,0 +1,210 @@
+/**
+ * The one configuration schema (API.md "Configuration names"). Keys are the
+ * environment variable names, so a validation error names exactly the
+ * setting to fix. Parsed once at start by load.ts.
+ */
+import { isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { isLoopbackHost } from './loopback.js';
+
+const TENANT = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+const int = (min: number, max: number, dflt: number) => z.coerce.number().int().min(min).max(max).default(dflt);
+const bool = (dflt: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(dflt ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+export const rawConfigSchema = z
+  .object({
+    SIDEKEY_DATA_DIR: z.string().min(1).default('./.sidekey'),
+    SIDEKEY_HTTP_HOST: z
+      .string()
+      .default('127.0.0.1')
+      .refine(isLoopbackHost, {
+        message: 'must be a loopback address (127.0.0.0/8, ::1 or localhost): sidekey serves loopback only',
+      }),
+    SIDEKEY_HTTP_PORT: int(0, 65535, 7600),
+    SIDEKEY_GRPC_SOCKET: optionalString.refine((v) => v === undefined || isAbsolute(v), {
+      message: 'must be an absolute path',
+    }),
+
+    SIDEKEY_STORE: z.enum(['embedded', 'postgres']).default('embedded'),
+    SIDEKEY_PG_URL: optionalString.refine((v) => v === undefined || !/^[a-z]+:\/\/[^/@]*:[^/@]*@/i.test(v), {
+      message: 'must not contain a password: the client certificate is the credential',
+    }),
+    SIDEKEY_PG_CA_FILE: optionalString,
+    SIDEKEY_PG_CERT_FILE: optionalString,
+    SIDEKEY_PG_KEY_FILE: optionalString,
+
+    SIDEKEY_KMS: z.enum(['local', 'aws', 'vault']).default('local'),
+    SIDEKEY_KMS_KEY_ID: optionalString,
+    AWS_REGION: optionalString,
+    AWS_ENDPOINT_URL_KMS: optionalString,
+    VAULT_ADDR: optionalString,
+    VAULT_TOKEN: optionalString,
+    VAULT_CACERT: optionalString,
+    SIDEKEY_VAULT_TOKEN_FILE: optionalString,
+    SIDEKEY_VAULT_K8S_ROLE: optionalString,
+    SIDEKEY_VAULT_TRANSIT_MOUNT: z.string().default('transit'),
+
+    SIDEKEY_TENANTS: z
+      .string()
+      .default('')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((t) => t.trim())
+          .filter((t) => t !== ''),
+      )
+      .refine((list) => list.every((t) => TENANT.test(t)), {
+        message: 'must be a comma-separated list of tenant names',
+      }),
+    SIDEKEY_CLIENT_TOKEN_FILE: optionalString,
+    SIDEKEY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+    SIDEKEY_MAX_BATCH: int(1, 100_000, 1000),
+    SIDEKEY_MAX_VALUE_BYTES: int(1, 16 * 1024 * 1024, 64 * 1024),
+    SIDEKEY_MAX_BODY_BYTES: int(1024, 256 * 1024 * 1024, 8 * 1024 * 1024),
+    SIDEKEY_TEK_CACHE_TTL_SECONDS: int(1, 86_400, 300),
+    SIDEKEY_ORK_CACHE_TTL_SECONDS: int(1, 86_400, 60),
+    SIDEKEY_KEY_CACHE_MAX: int(16, 10_000_000, 10_000),
+    SIDEKEY_RECORD_CACHE_MAX: int(0, 10_000_000, 100_000),
+    SIDEKEY_WRITER_MAX_ROWS: int(1, 100_000, 5000),
+    SIDEKEY_AUDIT_DURABLE_REVEAL: bool(true),
+    SIDEKEY_SHUTDOWN_TIMEOUT_SECONDS: int(1, 600, 20),
+    SIDEKEY_BOOTSTRAP_DEMO: z.enum(['true', 'false', 'auto']).default('auto'),
+  })
+  .superRefine((c, ctx) => {
+    if (c.SIDEKEY_STORE === 'postgres') {
+      for (const k of ['SIDEKEY_PG_URL', 'SIDEKEY_PG_CA_FILE', 'SIDEKEY_PG_CERT_FILE', 'SIDEKEY_PG_KEY_FILE'] as const) {
+        if (c[k] === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [k],
+            message: 'is required with SIDEKEY_STORE=postgres (TLS with a client certificate is mandatory)',
+          });
+        }
+      }
+    }
+    if (c.SIDEKEY_KMS !== 'local' && c.SIDEKEY_KMS_KEY_ID === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['SIDEKEY_KMS_KEY_ID'], message: `is required with SIDEKEY_KMS=${c.SIDEKEY_KMS}` });
+    }
+    if (c.SIDEKEY_KMS === 'vault' && c.VAULT_ADDR === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['VAULT_ADDR'], message: 'is required with SIDEKEY_KMS=vault' });
+    }
+  });
+
+export type RawConfig = z.output<typeof rawConfigSchema>;
+
+export type KmsConfig =
+  | { readonly provider: 'local' }
+  | { readonly provider: 'aws'; readonly keyId: string; readonly region?: string; readonly endpoint?: string }
+  | {
+      readonly provider: 'vault';
+      readonly keyId: string;
+      readonly addr: string;
+      readonly token?: string;
+      readonly tokenFile?: string;
+      readonly k8sRole?: string;
+      readonly transitMount: string;
+      readonly caCertFile?: string;
+    };
+
+export type StoreConfig =
+  | { readonly kind: 'embedded' }
+  | {
+      readonly kind: 'postgres';
+      readonly url: string;
+      readonly caFile: string;
+      readonly certFile: string;
+      readonly keyFile: string;
+    };
+
+export interface Config {
+  readonly dataDir: string;
+  readonly http: { readonly host: string; readonly port: number };
+  readonly grpcSocket: string;
+  readonly store: StoreConfig;
+  readonly kms: KmsConfig;
+  /** Empty: every tenant. */
+  readonly tenants: readonly string[];
+  readonly clientTokenFile: string | undefined;
+  readonly logLevel: RawConfig['SIDEKEY_LOG_LEVEL'];
+  readonly limits: { readonly maxBatch: number; readonly maxValueBytes: number; readonly maxBodyBytes: number };
+  readonly caches: {
+    readonly tekTtlMs: number;
+    readonly orkTtlMs: number;
+    readonly maxKeys: number;
+    readonly maxRecords: number;
+  };
+  readonly writer: { readonly maxRows: number };
+  readonly audit: { readonly durableReveal: boolean };
+  readonly shutdownTimeoutMs: number;
+  readonly bootstrapDemo: boolean;
+}
+
+export function toConfig(raw: RawConfig, cwd: string): Config {
+  const dataDir = resolve(cwd, raw.SIDEKEY_DATA_DIR);
+  const store: StoreConfig =
+    raw.SIDEKEY_STORE === 'postgres'
+      ? {
+          kind: 'postgres',
+          url: raw.SIDEKEY_PG_URL!,
+          caFile: raw.SIDEKEY_PG_CA_FILE!,
+          certFile: raw.SIDEKEY_PG_CERT_FILE!,
+          keyFile: raw.SIDEKEY_PG_KEY_FILE!,
+        }
+      : { kind: 'embedded' };
+  const kms: KmsConfig =
+    raw.SIDEKEY_KMS === 'aws'
+      ? {
+          provider: 'aws',
+          keyId: raw.SIDEKEY_KMS_KEY_ID!,
+          ...(raw.AWS_REGION && { region: raw.AWS_REGION }),
+          ...(raw.AWS_ENDPOINT_URL_KMS && { endpoint: raw.AWS_ENDPOINT_URL_KMS }),
+        }
+      : raw.SIDEKEY_KMS === 'vault'
+        ? {
+            provider: 'vault',
+            keyId: raw.SIDEKEY_KMS_KEY_ID!,
+            addr: raw.VAULT_ADDR!,
+            transitMount: raw.SIDEKEY_VAULT_TRANSIT_MOUNT,
+            ...(raw.VAULT_TOKEN && { token: raw.VAULT_TOKEN }),
+            ...(raw.SIDEKEY_VAULT_TOKEN_FILE && { tokenFile: raw.SIDEKEY_VAULT_TOKEN_FILE }),
+            ...(raw.SIDEKEY_VAULT_K8S_ROLE && { k8sRole: raw.SIDEKEY_VAULT_K8S_ROLE }),
+            ...(raw.VAULT_CACERT && { caCertFile: raw.VAULT_CACERT }),
+          }
+        : { provider: 'local' };
+  return {
+    dataDir,
+    http: { host: raw.SIDEKEY_HTTP_HOST, port: raw.SIDEKEY_HTTP_PORT },
+    grpcSocket: raw.SIDEKEY_GRPC_SOCKET ?? join(dataDir, 'sidekey.sock'),
+    store,
+    kms,
+    tenants: raw.SIDEKEY_TENANTS,
+    clientTokenFile: raw.SIDEKEY_CLIENT_TOKEN_FILE,
+    logLevel: raw.SIDEKEY_LOG_LEVEL,
+    limits: {
+      maxBatch: raw.SIDEKEY_MAX_BATCH,
+      maxValueBytes: raw.SIDEKEY_MAX_VALUE_BYTES,
+      maxBodyBytes: raw.SIDEKEY_MAX_BODY_BYTES,
+    },
+    caches: {
+      tekTtlMs: raw.SIDEKEY_TEK_CACHE_TTL_SECONDS * 1000,
+      orkTtlMs: raw.SIDEKEY_ORK_CACHE_TTL_SECONDS * 1000,
+      maxKeys: raw.SIDEKEY_KEY_CACHE_MAX,
+      maxRecords: raw.SIDEKEY_RECORD_CACHE_MAX,
+    },
+    writer: { maxRows: raw.SIDEKEY_WRITER_MAX_ROWS },
+    audit: { durableReveal: raw.SIDEKEY_AUDIT_DURABLE_REVEAL },
+    shutdownTimeoutMs: raw.SIDEKEY_SHUTDOWN_TIMEOUT_SECONDS * 1000,
+    bootstrapDemo:
+      raw.SIDEKEY_BOOTSTRAP_DEMO === 'auto' ? store.kind === 'embedded' : raw.SIDEKEY_BOOTSTRAP_DEMO === 'true',
+  };
+}

@@ -1,0 +1,156 @@
+/**
+ * Envelopes: how a value is sealed under a field data key (FDK).
+ * Byte layouts are in docs/formats.md; the pinned vector in envelope.test.ts
+ * fails if any byte of them changes.
+ *
+ * Invariants:
+ * - Every record gets its own AES-256 subkey:
+ *     K_rec = HKDF-Expand(PRK = FDK, info = lp("sidekey/record/v1") ‖ salt, L = 32)
+ *   with a fresh 128-bit random salt, so each subkey encrypts exactly one
+ *   message and the 2^32 random-nonce limit of one GCM key (SP 800-38D) never
+ *   applies to the FDK, however hot the field. (The Tink AES-GCM-HKDF idea.)
+ * - The nonce is random too (defence in depth against a salt collision, which
+ *   needs ~2^64 records).
+ * - The associated data binds the ciphertext to where it belongs: the format
+ *   byte, the token (records only), tenant, field, TEK version, ORK id and
+ *   (standalone ciphertexts only) the caller's context. A ciphertext moved to
+ *   another row, tenant, field or version fails authentication.
+ * - Plaintext is UTF-8 of the caller's string, exactly.
+ */
+import { lengthPrefixed, u32be } from './encoding.js';
+import {
+  aesGcmOpen,
+  aesGcmSeal,
+  GCM_NONCE_BYTES,
+  GCM_TAG_BYTES,
+  hkdfExpand32,
+  type RandomSource,
+  zeroize,
+} from './primitives.js';
+
+/** Frozen format bytes. A new layout gets a new byte; old ones stay readable. */
+export const RECORD_FORMAT_V1 = 0x01;
+export const CIPHERTEXT_FORMAT_V1 = 0x02;
+export const SALT_BYTES = 16;
+export const ORK_ID_BYTES = 16;
+
+const RECORD_KEY_LABEL = lengthPrefixed('sidekey/record/v1');
+const AAD_TOKEN_LABEL = lengthPrefixed('sidekey/aad/token/v1');
+const AAD_CIPHERTEXT_LABEL = lengthPrefixed('sidekey/aad/ciphertext/v1');
+
+/** Where a token record belongs; all of it is bound as associated data. */
+export interface RecordBinding {
+  readonly token: string;
+  readonly tenant: string;
+  readonly field: string;
+  readonly tekVersion: number;
+  readonly orkId: string;
+}
+
+export interface CiphertextBinding {
+  readonly tenant: string;
+  readonly field: string;
+  readonly tekVersion: number;
+  readonly orkId: string;
+  /** Caller-supplied context; absent and empty are the same (proto3 semantics). */
+  readonly context: string;
+}
+
+function recordKey(fdk: Uint8Array, salt: Uint8Array): Buffer {
+  return hkdfExpand32(fdk, Buffer.concat([RECORD_KEY_LABEL, salt]));
+}
+
+export function recordAad(b: RecordBinding): Buffer {
+  return Buffer.concat([
+    Buffer.from([RECORD_FORMAT_V1]),
+    AAD_TOKEN_LABEL,
+    lengthPrefixed(b.token),
+    lengthPrefixed(b.tenant),
+    lengthPrefixed(b.field),
+    u32be(b.tekVersion),
+    lengthPrefixed(b.orkId),
+  ]);
+}
+
+export function ciphertextAad(b: CiphertextBinding): Buffer {
+  return Buffer.concat([
+    Buffer.from([CIPHERTEXT_FORMAT_V1]),
+    AAD_CIPHERTEXT_LABEL,
+    lengthPrefixed(b.tenant),
+    lengthPrefixed(b.field),
+    u32be(b.tekVersion),
+    lengthPrefixed(b.orkId),
+    lengthPrefixed(b.context),
+  ]);
+}
+
+function seal(fdk: Uint8Array, header: Buffer, plaintext: Uint8Array, aad: Buffer, random: RandomSource): Buffer {
+  const salt = random.bytes(SALT_BYTES);
+  const nonce = random.bytes(GCM_NONCE_BYTES);
+  const key = recordKey(fdk, salt);
+  try {
+    const { ciphertext, tag } = aesGcmSeal(key, nonce, plaintext, aad);
+    return Buffer.concat([header, salt, nonce, ciphertext, tag]);
+  } finally {
+    zeroize(key);
+  }
+}
+
+function open(fdk: Uint8Array, body: Buffer, aad: Buffer): Buffer | undefined {
+  if (body.length < SALT_BYTES + GCM_NONCE_BYTES + GCM_TAG_BYTES) return undefined;
+  const salt = body.subarray(0, SALT_BYTES);
+  const nonce = body.subarray(SALT_BYTES, SALT_BYTES + GCM_NONCE_BYTES);
+  const ciphertext = body.subarray(SALT_BYTES + GCM_NONCE_BYTES, body.length - GCM_TAG_BYTES);
+  const tag = body.subarray(body.length - GCM_TAG_BYTES);
+  const key = recordKey(fdk, salt);
+  try {
+    return aesGcmOpen(key, nonce, ciphertext, tag, aad);
+  } finally {
+    zeroize(key);
+  }
+}
+
+/** Record envelope: 0x01 ‖ salt(16) ‖ nonce(12) ‖ ciphertext ‖ tag(16). */
+export function sealRecord(fdk: Uint8Array, binding: RecordBinding, plaintext: Uint8Array, random: RandomSource): Buffer {
+  return seal(fdk, Buffer.from([RECORD_FORMAT_V1]), plaintext, recordAad(binding), random);
+}
+
+export function openRecord(fdk: Uint8Array, binding: RecordBinding, envelope: Buffer): Buffer | undefined {
+  if (envelope[0] !== RECORD_FORMAT_V1) return undefined;
+  return open(fdk, envelope.subarray(1), recordAad(binding));
+}
+
+/** Header of a standalone ciphertext, readable before any key is derived. */
+export interface CiphertextHeader {
+  readonly tekVersion: number;
+  readonly orkIdBytes: Buffer;
+}
+
+/**
+ * Standalone ciphertext (encrypt/decrypt):
+ * 0x02 ‖ u32be(tekVersion) ‖ orkId(16) ‖ salt(16) ‖ nonce(12) ‖ ciphertext ‖ tag(16).
+ */
+export function sealCiphertext(
+  fdk: Uint8Array,
+  binding: CiphertextBinding,
+  orkIdBytes: Uint8Array,
+  plaintext: Uint8Array,
+  random: RandomSource,
+): Buffer {
+  if (orkIdBytes.length !== ORK_ID_BYTES) throw new RangeError('ORK id must be 16 bytes');
+  const header = Buffer.concat([Buffer.from([CIPHERTEXT_FORMAT_V1]), u32be(binding.tekVersion), orkIdBytes]);
+  return seal(fdk, header, plaintext, ciphertextAad(binding), random);
+}
+
+const CIPHERTEXT_HEADER_BYTES = 1 + 4 + ORK_ID_BYTES;
+
+export function readCiphertextHeader(bytes: Buffer): CiphertextHeader | undefined {
+  if (bytes.length < CIPHERTEXT_HEADER_BYTES + SALT_BYTES + GCM_NONCE_BYTES + GCM_TAG_BYTES) return undefined;
+  if (bytes[0] !== CIPHERTEXT_FORMAT_V1) return undefined;
+  return { tekVersion: bytes.readUInt32BE(1), orkIdBytes: bytes.subarray(5, CIPHERTEXT_HEADER_BYTES) };
+}
+
+export function openCiphertext(fdk: Uint8Array, binding: CiphertextBinding, bytes: Buffer): Buffer | undefined {
+  if (readCiphertextHeader(bytes) === undefined) return undefined;
+  return open(fdk, bytes.subarray(CIPHERTEXT_HEADER_BYTES), ciphertextAad(binding));
+}

@@ -1,0 +1,85 @@
+/**
+ * The schema, as ordered SQL migrations shared by the embedded and postgres
+ * stores. Append only: a released migration never changes.
+ *
+ * Plain SQL with the token as primary key, so the token table can be
+ * hash-partitioned or sharded on it (DESIGN.md "Fleet").
+ */
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+create table sidekey_tenants (
+  tenant      text primary key,
+  state       text not null default 'active' check (state in ('active', 'shredded')),
+  created_at  timestamptz not null default now()
+);
+
+-- Tenant encryption keys, wrapped by a KEK (kek_ref names which).
+create table sidekey_tenant_keys (
+  tenant      text not null references sidekey_tenants (tenant),
+  version     integer not null check (version > 0),
+  state       text not null check (state in ('primary', 'active', 'retired', 'destroyed')),
+  kek_ref     text not null,
+  wrapped_key bytea,
+  created_at  timestamptz not null default now(),
+  primary key (tenant, version),
+  check ((state = 'destroyed') = (wrapped_key is null))
+);
+create unique index sidekey_one_primary_tek on sidekey_tenant_keys (tenant) where state = 'primary';
+
+-- ORK records: never the key, only its id, label, fingerprint and state.
+create table sidekey_orks (
+  tenant      text not null references sidekey_tenants (tenant),
+  ork_id      text not null,
+  label       text not null default '',
+  fingerprint text not null,
+  state       text not null default 'active' check (state in ('active', 'revoked')),
+  created_at  timestamptz not null default now(),
+  revoked_at  timestamptz,
+  primary key (tenant, ork_id)
+);
+
+-- Token records: ciphertext only.
+create table sidekey_tokens (
+  token       text primary key,
+  tenant      text not null,
+  field       text not null,
+  ork_id      text not null,
+  tek_version integer not null,
+  envelope    bytea not null,
+  created_at  timestamptz not null default now(),
+  expires_at  timestamptz
+);
+create index sidekey_tokens_by_key on sidekey_tokens (tenant, tek_version, ork_id);
+
+-- One audit hash chain per sidecar process; its MAC key is wrapped by the KEK.
+create table sidekey_audit_chains (
+  chain_id    text primary key,
+  kek_ref     text not null,
+  wrapped_key bytea not null,
+  host        text not null,
+  started_at  timestamptz not null default now()
+);
+
+create table sidekey_audit_events (
+  chain_id    text not null references sidekey_audit_chains (chain_id),
+  seq         bigint not null check (seq > 0),
+  prev_hash   bytea not null,
+  hash        bytea not null,
+  event       text not null,
+  primary key (chain_id, seq)
+);
+`,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

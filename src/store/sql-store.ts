@@ -1,0 +1,275 @@
+/**
+ * The one Store implementation, over a SqlClient. Multi-row writes use
+ * unnest() over array parameters (bytea travels as hex text and is decoded
+ * in SQL, which both drivers serialise identically), so a batch of any size
+ * is one statement.
+ */
+import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import type {
+  AuditChainRow,
+  AuditRow,
+  KeyStatusRow,
+  OrkRow,
+  Store,
+  TenantKeyRow,
+  TenantRow,
+  TokenRow,
+  WriteBatch,
+} from './port.js';
+import { type SqlClient, toBuffer } from './sql-client.js';
+
+type Row = Record<string, unknown>;
+
+const hex = (b: Buffer) => b.toString('hex');
+
+export class SqlStore implements Store {
+  constructor(
+    readonly kind: 'embedded' | 'postgres',
+    private readonly sql: SqlClient,
+  ) {}
+
+  async migrate(): Promise<number[]> {
+    return this.sql.transaction(async (tx) => {
+      await tx.query(
+        `create table if not exists sidekey_schema_migrations (
+           version integer primary key, name text not null, applied_at timestamptz not null default now())`,
+      );
+      // Serialise concurrent migrators (several operators, several CI jobs).
+      await tx.query('lock table sidekey_schema_migrations in exclusive mode');
+      const done = new Set(
+        (await tx.query<{ version: number }>('select version from sidekey_schema_migrations')).rows.map(
+          (r) => r.version,
+        ),
+      );
+      const applied: number[] = [];
+      for (const m of MIGRATIONS) {
+        if (done.has(m.version)) continue;
+        await tx.exec(m.sql);
+        await tx.query('insert into sidekey_schema_migrations (version, name) values ($1, $2)', [m.version, m.name]);
+        applied.push(m.version);
+      }
+      return applied;
+    });
+  }
+
+  async ping(): Promise<void> {
+    let version: number | null = null;
+    try {
+      const r = await this.sql.query<{ v: number | null }>('select max(version) as v from sidekey_schema_migrations');
+      version = r.rows[0]?.v ?? null;
+    } catch (err) {
+      if (/sidekey_schema_migrations/.test(String((err as Error).message))) {
+        throw new SchemaError('the schema is missing: run `sidekey migrate`');
+      }
+      throw err;
+    }
+    if (version !== SCHEMA_VERSION) {
+      throw new SchemaError(`schema version ${version ?? 'none'} is not ${SCHEMA_VERSION}: run \`sidekey migrate\``);
+    }
+  }
+
+  async createTenant(tenant: string, firstKey: { kekRef: string; wrapped: Buffer }): Promise<boolean> {
+    return this.sql.transaction(async (tx) => {
+      const r = await tx.query('insert into sidekey_tenants (tenant) values ($1) on conflict do nothing', [tenant]);
+      if (r.rowCount === 0) return false;
+      await tx.query(
+        `insert into sidekey_tenant_keys (tenant, version, state, kek_ref, wrapped_key)
+         values ($1, 1, 'primary', $2, decode($3, 'hex'))`,
+        [tenant, firstKey.kekRef, hex(firstKey.wrapped)],
+      );
+      return true;
+    });
+  }
+
+  async listTenants(): Promise<TenantRow[]> {
+    const r = await this.sql.query(
+      `select t.tenant, t.state, t.created_at,
+              (select version from sidekey_tenant_keys k where k.tenant = t.tenant and k.state = 'primary') as primary_version
+         from sidekey_tenants t order by t.tenant`,
+    );
+    return r.rows.map((x) => ({
+      tenant: x.tenant as string,
+      state: x.state as TenantRow['state'],
+      createdAt: x.created_at as Date,
+      primaryVersion: (x.primary_version as number | null) ?? null,
+    }));
+  }
+
+  async getTenantKeys(tenant: string): Promise<TenantKeyRow[]> {
+    const r = await this.sql.query(
+      `select tenant, version, state, kek_ref, wrapped_key, created_at
+         from sidekey_tenant_keys where tenant = $1 order by version`,
+      [tenant],
+    );
+    return r.rows.map((x) => ({
+      tenant: x.tenant as string,
+      version: x.version as number,
+      state: x.state as TenantKeyRow['state'],
+      kekRef: x.kek_ref as string,
+      wrapped: x.wrapped_key === null ? null : toBuffer(x.wrapped_key),
+      createdAt: x.created_at as Date,
+    }));
+  }
+
+  async insertOrk(row: Omit<OrkRow, 'createdAt' | 'revokedAt' | 'state'>): Promise<void> {
+    await this.sql.query('insert into sidekey_orks (tenant, ork_id, label, fingerprint) values ($1, $2, $3, $4)', [
+      row.tenant,
+      row.orkId,
+      row.label,
+      row.fingerprint,
+    ]);
+  }
+
+  async getOrk(tenant: string, orkId: string): Promise<OrkRow | undefined> {
+    const r = await this.sql.query('select * from sidekey_orks where tenant = $1 and ork_id = $2', [tenant, orkId]);
+    return r.rows[0] === undefined ? undefined : orkRow(r.rows[0]);
+  }
+
+  async listOrks(tenant: string): Promise<OrkRow[]> {
+    const r = await this.sql.query('select * from sidekey_orks where tenant = $1 order by created_at, ork_id', [
+      tenant,
+    ]);
+    return r.rows.map(orkRow);
+  }
+
+  async revokeOrk(tenant: string, orkId: string): Promise<boolean> {
+    const r = await this.sql.query(
+      `update sidekey_orks set state = 'revoked', revoked_at = now()
+        where tenant = $1 and ork_id = $2 and state = 'active'`,
+      [tenant, orkId],
+    );
+    return r.rowCount > 0;
+  }
+
+  async write(batch: WriteBatch): Promise<void> {
+    if (batch.tokens.length === 0 && batch.audit.length === 0) return;
+    await this.sql.transaction(async (tx) => {
+      if (batch.tokens.length > 0) {
+        const t = batch.tokens;
+        await tx.query(
+          `insert into sidekey_tokens (token, tenant, field, ork_id, tek_version, envelope)
+           select token, tenant, field, ork_id, tek_version, decode(envelope, 'hex')
+             from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[])
+                  as u(token, tenant, field, ork_id, tek_version, envelope)
+           on conflict (token) do nothing`,
+          [
+            t.map((r) => r.token),
+            t.map((r) => r.tenant),
+            t.map((r) => r.field),
+            t.map((r) => r.orkId),
+            t.map((r) => r.tekVersion),
+            t.map((r) => hex(r.envelope)),
+          ],
+        );
+      }
+      if (batch.audit.length > 0) {
+        const a = batch.audit;
+        await tx.query(
+          `insert into sidekey_audit_events (chain_id, seq, prev_hash, hash, event)
+           select chain_id, seq, decode(prev_hash, 'hex'), decode(hash, 'hex'), event
+             from unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[])
+                  as u(chain_id, seq, prev_hash, hash, event)
+           on conflict (chain_id, seq) do nothing`,
+          [a.map((r) => r.chainId), a.map((r) => r.seq), a.map((r) => hex(r.prevHash)), a.map((r) => hex(r.hash)), a.map((r) => r.event)],
+        );
+      }
+    });
+  }
+
+  async getTokens(tokens: readonly string[]): Promise<TokenRow[]> {
+    if (tokens.length === 0) return [];
+    const r = await this.sql.query(
+      'select token, tenant, field, ork_id, tek_version, envelope from sidekey_tokens where token = any($1::text[])',
+      [tokens],
+    );
+    return r.rows.map((x) => ({
+      token: x.token as string,
+      tenant: x.tenant as string,
+      field: x.field as string,
+      orkId: x.ork_id as string,
+      tekVersion: x.tek_version as number,
+      envelope: toBuffer(x.envelope),
+    }));
+  }
+
+  async deleteTokens(tenant: string, orkId: string, tokens: readonly string[]): Promise<number> {
+    const r = await this.sql.query(
+      'delete from sidekey_tokens where tenant = $1 and ork_id = $2 and token = any($3::text[])',
+      [tenant, orkId, tokens],
+    );
+    return r.rowCount;
+  }
+
+  async insertAuditChain(row: Omit<AuditChainRow, 'startedAt'>): Promise<void> {
+    await this.sql.query(
+      `insert into sidekey_audit_chains (chain_id, kek_ref, wrapped_key, host) values ($1, $2, decode($3, 'hex'), $4)`,
+      [row.chainId, row.kekRef, hex(row.wrappedKey), row.host],
+    );
+  }
+
+  async listAuditChains(): Promise<AuditChainRow[]> {
+    const r = await this.sql.query('select * from sidekey_audit_chains order by started_at, chain_id');
+    return r.rows.map((x) => ({
+      chainId: x.chain_id as string,
+      kekRef: x.kek_ref as string,
+      wrappedKey: toBuffer(x.wrapped_key),
+      host: x.host as string,
+      startedAt: x.started_at as Date,
+    }));
+  }
+
+  async readAuditEvents(chainId: string, afterSeq: number, limit: number): Promise<AuditRow[]> {
+    const r = await this.sql.query(
+      `select chain_id, seq, prev_hash, hash, event from sidekey_audit_events
+        where chain_id = $1 and seq > $2 order by seq limit $3`,
+      [chainId, afterSeq, limit],
+    );
+    return r.rows.map((x) => ({
+      chainId: x.chain_id as string,
+      seq: Number(x.seq),
+      prevHash: toBuffer(x.prev_hash),
+      hash: toBuffer(x.hash),
+      event: x.event as string,
+    }));
+  }
+
+  async keyStatus(tenant?: string): Promise<KeyStatusRow[]> {
+    const r = await this.sql.query(
+      `select k.tenant, k.version, k.state, k.kek_ref, k.created_at,
+              (select count(*) from sidekey_tokens t where t.tenant = k.tenant and t.tek_version = k.version) as records
+         from sidekey_tenant_keys k
+        where $1::text is null or k.tenant = $1
+        order by k.tenant, k.version`,
+      [tenant ?? null],
+    );
+    return r.rows.map((x) => ({
+      tenant: x.tenant as string,
+      version: x.version as number,
+      state: x.state as KeyStatusRow['state'],
+      kekRef: x.kek_ref as string,
+      createdAt: x.created_at as Date,
+      records: Number(x.records),
+    }));
+  }
+
+  close(): Promise<void> {
+    return this.sql.close();
+  }
+}
+
+function orkRow(x: Row): OrkRow {
+  return {
+    tenant: x.tenant as string,
+    orkId: x.ork_id as string,
+    label: x.label as string,
+    fingerprint: x.fingerprint as string,
+    state: x.state as OrkRow['state'],
+    createdAt: x.created_at as Date,
+    revokedAt: (x.revoked_at as Date | null) ?? null,
+  };
+}
+
+/** The schema is missing or behind: an operator must run `sidekey migrate`. */
+export class SchemaError extends Error {
+  override readonly name = 'SchemaError';
+}
