@@ -29,7 +29,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     for (const [k, v] of Object.entries(parsed)) merged[k] = typeof v === 'string' ? v : JSON.stringify(v);
   }
   for (const [k, v] of Object.entries(env)) {
-    if ((k.startsWith('SIDEKEY_') || k.startsWith('AWS_') || k.startsWith('VAULT_')) && v !== undefined) merged[k] = v;
+    if ((k.startsWith('SIDEKEY_') || k.startsWith('AWS_') || k.startsWith('VAULT_')) && v !== undefined)
+      merged[k] = v;
   }
   const result = rawConfigSchema.safeParse(merged);
   if (!result.success) {
@@ -45,6 +46,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
 /** The effective configuration with secrets redacted, for `sidekey config print`. */
 export function redactedConfig(config: Config): unknown {
   return JSON.parse(
-    JSON.stringify(config, (key, value) => (key === 'token' && typeof value === 'string' ? '[redacted]' : value)),
+    JSON.stringify(config, (key, value) =>
+      key === 'token' && typeof value === 'string' ? '[redacted]' : value,
+    ),
   );
 }

@@ -9,7 +9,8 @@ import { isLoopbackHost } from './loopback.js';
 
 const TENANT = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
-const int = (min: number, max: number, dflt: number) => z.coerce.number().int().min(min).max(max).default(dflt);
+const int = (min: number, max: number, dflt: number) =>
+  z.coerce.number().int().min(min).max(max).default(dflt);
 const bool = (dflt: boolean) =>
   z
     .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -23,12 +24,9 @@ const optionalString = z
 export const rawConfigSchema = z
   .object({
     SIDEKEY_DATA_DIR: z.string().min(1).default('./.sidekey'),
-    SIDEKEY_HTTP_HOST: z
-      .string()
-      .default('127.0.0.1')
-      .refine(isLoopbackHost, {
-        message: 'must be a loopback address (127.0.0.0/8, ::1 or localhost): sidekey serves loopback only',
-      }),
+    SIDEKEY_HTTP_HOST: z.string().default('127.0.0.1').refine(isLoopbackHost, {
+      message: 'must be a loopback address (127.0.0.0/8, ::1 or localhost): sidekey serves loopback only',
+    }),
     SIDEKEY_HTTP_PORT: int(0, 65535, 7600),
     SIDEKEY_GRPC_SOCKET: optionalString.refine((v) => v === undefined || isAbsolute(v), {
       message: 'must be an absolute path',
@@ -82,7 +80,12 @@ export const rawConfigSchema = z
   })
   .superRefine((c, ctx) => {
     if (c.SIDEKEY_STORE === 'postgres') {
-      for (const k of ['SIDEKEY_PG_URL', 'SIDEKEY_PG_CA_FILE', 'SIDEKEY_PG_CERT_FILE', 'SIDEKEY_PG_KEY_FILE'] as const) {
+      for (const k of [
+        'SIDEKEY_PG_URL',
+        'SIDEKEY_PG_CA_FILE',
+        'SIDEKEY_PG_CERT_FILE',
+        'SIDEKEY_PG_KEY_FILE',
+      ] as const) {
         if (c[k] === undefined) {
           ctx.addIssue({
             code: 'custom',
@@ -93,7 +96,11 @@ export const rawConfigSchema = z
       }
     }
     if (c.SIDEKEY_KMS !== 'local' && c.SIDEKEY_KMS_KEY_ID === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['SIDEKEY_KMS_KEY_ID'], message: `is required with SIDEKEY_KMS=${c.SIDEKEY_KMS}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SIDEKEY_KMS_KEY_ID'],
+        message: `is required with SIDEKEY_KMS=${c.SIDEKEY_KMS}`,
+      });
     }
     if (c.SIDEKEY_KMS === 'vault' && c.VAULT_ADDR === undefined) {
       ctx.addIssue({ code: 'custom', path: ['VAULT_ADDR'], message: 'is required with SIDEKEY_KMS=vault' });
@@ -136,7 +143,11 @@ export interface Config {
   readonly tenants: readonly string[];
   readonly clientTokenFile: string | undefined;
   readonly logLevel: RawConfig['SIDEKEY_LOG_LEVEL'];
-  readonly limits: { readonly maxBatch: number; readonly maxValueBytes: number; readonly maxBodyBytes: number };
+  readonly limits: {
+    readonly maxBatch: number;
+    readonly maxValueBytes: number;
+    readonly maxBodyBytes: number;
+  };
   readonly caches: {
     readonly tekTtlMs: number;
     readonly orkTtlMs: number;
@@ -205,6 +216,8 @@ export function toConfig(raw: RawConfig, cwd: string): Config {
     audit: { durableReveal: raw.SIDEKEY_AUDIT_DURABLE_REVEAL },
     shutdownTimeoutMs: raw.SIDEKEY_SHUTDOWN_TIMEOUT_SECONDS * 1000,
     bootstrapDemo:
-      raw.SIDEKEY_BOOTSTRAP_DEMO === 'auto' ? store.kind === 'embedded' : raw.SIDEKEY_BOOTSTRAP_DEMO === 'true',
+      raw.SIDEKEY_BOOTSTRAP_DEMO === 'auto'
+        ? store.kind === 'embedded'
+        : raw.SIDEKEY_BOOTSTRAP_DEMO === 'true',
   };
 }

@@ -84,7 +84,13 @@ export function ciphertextAad(b: CiphertextBinding): Buffer {
   ]);
 }
 
-function seal(fdk: Uint8Array, header: Buffer, plaintext: Uint8Array, aad: Buffer, random: RandomSource): Buffer {
+function seal(
+  fdk: Uint8Array,
+  header: Buffer,
+  plaintext: Uint8Array,
+  aad: Buffer,
+  random: RandomSource,
+): Buffer {
   const salt = random.bytes(SALT_BYTES);
   const nonce = random.bytes(GCM_NONCE_BYTES);
   const key = recordKey(fdk, salt);
@@ -111,7 +117,12 @@ function open(fdk: Uint8Array, body: Buffer, aad: Buffer): Buffer | undefined {
 }
 
 /** Record envelope: 0x01 ‖ salt(16) ‖ nonce(12) ‖ ciphertext ‖ tag(16). */
-export function sealRecord(fdk: Uint8Array, binding: RecordBinding, plaintext: Uint8Array, random: RandomSource): Buffer {
+export function sealRecord(
+  fdk: Uint8Array,
+  binding: RecordBinding,
+  plaintext: Uint8Array,
+  random: RandomSource,
+): Buffer {
   return seal(fdk, Buffer.from([RECORD_FORMAT_V1]), plaintext, recordAad(binding), random);
 }
 
@@ -150,7 +161,11 @@ export function readCiphertextHeader(bytes: Buffer): CiphertextHeader | undefine
   return { tekVersion: bytes.readUInt32BE(1), orkIdBytes: bytes.subarray(5, CIPHERTEXT_HEADER_BYTES) };
 }
 
-export function openCiphertext(fdk: Uint8Array, binding: CiphertextBinding, bytes: Buffer): Buffer | undefined {
+export function openCiphertext(
+  fdk: Uint8Array,
+  binding: CiphertextBinding,
+  bytes: Buffer,
+): Buffer | undefined {
   if (readCiphertextHeader(bytes) === undefined) return undefined;
   return open(fdk, bytes.subarray(CIPHERTEXT_HEADER_BYTES), ciphertextAad(binding));
 }

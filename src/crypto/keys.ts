@@ -45,5 +45,9 @@ export function deriveFdk(
  * fingerprint reveals nothing usable about it.
  */
 export function orkFingerprint(ork: Uint8Array): string {
-  return createHash('sha256').update(lengthPrefixed(ORK_FINGERPRINT_LABEL)).update(ork).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(lengthPrefixed(ORK_FINGERPRINT_LABEL))
+    .update(ork)
+    .digest('hex')
+    .slice(0, 32);
 }

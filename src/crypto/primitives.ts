@@ -32,7 +32,12 @@ export interface Sealed {
   readonly tag: Buffer;
 }
 
-export function aesGcmSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Sealed {
+export function aesGcmSeal(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  plaintext: Uint8Array,
+  aad: Uint8Array,
+): Sealed {
   const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: GCM_TAG_BYTES });
   cipher.setAAD(aad);
   const first = cipher.update(plaintext);

@@ -95,7 +95,8 @@ export class LocalKek implements KekPort {
     const tag = bytes.subarray(bytes.length - GCM_TAG_BYTES);
     const aad = Buffer.concat([AAD_LABEL, canonicalContext(context)]);
     const plain = aesGcmOpen(this.key, nonce, ciphertext, tag, aad);
-    if (plain === undefined) throw new KmsError('integrity', 'wrapped key does not authenticate under this KEK and context');
+    if (plain === undefined)
+      throw new KmsError('integrity', 'wrapped key does not authenticate under this KEK and context');
     return plain;
   }
 

@@ -82,6 +82,8 @@ export interface Store {
   readonly kind: 'embedded' | 'postgres';
   /** Creates or upgrades the schema; returns the versions applied. */
   migrate(): Promise<number[]>;
+  /** Grants a sidecar role exactly what it needs (postgres; a no-op for the embedded store, which has no roles). */
+  grantSidecar(role: string): Promise<void>;
   /** Fails unless the store answers and its schema is current. */
   ping(): Promise<void>;
 

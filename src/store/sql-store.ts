@@ -4,6 +4,7 @@
  * in SQL, which both drivers serialise identically), so a batch of any size
  * is one statement.
  */
+import { sidecarGrants } from './grants.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import type {
   AuditChainRow,
@@ -45,17 +46,27 @@ export class SqlStore implements Store {
       for (const m of MIGRATIONS) {
         if (done.has(m.version)) continue;
         await tx.exec(m.sql);
-        await tx.query('insert into sidekey_schema_migrations (version, name) values ($1, $2)', [m.version, m.name]);
+        await tx.query('insert into sidekey_schema_migrations (version, name) values ($1, $2)', [
+          m.version,
+          m.name,
+        ]);
         applied.push(m.version);
       }
       return applied;
     });
   }
 
+  async grantSidecar(role: string): Promise<void> {
+    if (this.kind === 'embedded') return;
+    await this.sql.exec(sidecarGrants(role));
+  }
+
   async ping(): Promise<void> {
     let version: number | null = null;
     try {
-      const r = await this.sql.query<{ v: number | null }>('select max(version) as v from sidekey_schema_migrations');
+      const r = await this.sql.query<{ v: number | null }>(
+        'select max(version) as v from sidekey_schema_migrations',
+      );
       version = r.rows[0]?.v ?? null;
     } catch (err) {
       if (/sidekey_schema_migrations/.test(String((err as Error).message))) {
@@ -64,13 +75,17 @@ export class SqlStore implements Store {
       throw err;
     }
     if (version !== SCHEMA_VERSION) {
-      throw new SchemaError(`schema version ${version ?? 'none'} is not ${SCHEMA_VERSION}: run \`sidekey migrate\``);
+      throw new SchemaError(
+        `schema version ${version ?? 'none'} is not ${SCHEMA_VERSION}: run \`sidekey migrate\``,
+      );
     }
   }
 
   async createTenant(tenant: string, firstKey: { kekRef: string; wrapped: Buffer }): Promise<boolean> {
     return this.sql.transaction(async (tx) => {
-      const r = await tx.query('insert into sidekey_tenants (tenant) values ($1) on conflict do nothing', [tenant]);
+      const r = await tx.query('insert into sidekey_tenants (tenant) values ($1) on conflict do nothing', [
+        tenant,
+      ]);
       if (r.rowCount === 0) return false;
       await tx.query(
         `insert into sidekey_tenant_keys (tenant, version, state, kek_ref, wrapped_key)
@@ -112,23 +127,25 @@ export class SqlStore implements Store {
   }
 
   async insertOrk(row: Omit<OrkRow, 'createdAt' | 'revokedAt' | 'state'>): Promise<void> {
-    await this.sql.query('insert into sidekey_orks (tenant, ork_id, label, fingerprint) values ($1, $2, $3, $4)', [
-      row.tenant,
-      row.orkId,
-      row.label,
-      row.fingerprint,
-    ]);
+    await this.sql.query(
+      'insert into sidekey_orks (tenant, ork_id, label, fingerprint) values ($1, $2, $3, $4)',
+      [row.tenant, row.orkId, row.label, row.fingerprint],
+    );
   }
 
   async getOrk(tenant: string, orkId: string): Promise<OrkRow | undefined> {
-    const r = await this.sql.query('select * from sidekey_orks where tenant = $1 and ork_id = $2', [tenant, orkId]);
+    const r = await this.sql.query('select * from sidekey_orks where tenant = $1 and ork_id = $2', [
+      tenant,
+      orkId,
+    ]);
     return r.rows[0] === undefined ? undefined : orkRow(r.rows[0]);
   }
 
   async listOrks(tenant: string): Promise<OrkRow[]> {
-    const r = await this.sql.query('select * from sidekey_orks where tenant = $1 order by created_at, ork_id', [
-      tenant,
-    ]);
+    const r = await this.sql.query(
+      'select * from sidekey_orks where tenant = $1 order by created_at, ork_id',
+      [tenant],
+    );
     return r.rows.map(orkRow);
   }
 
@@ -170,7 +187,13 @@ export class SqlStore implements Store {
              from unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[])
                   as u(chain_id, seq, prev_hash, hash, event)
            on conflict (chain_id, seq) do nothing`,
-          [a.map((r) => r.chainId), a.map((r) => r.seq), a.map((r) => hex(r.prevHash)), a.map((r) => hex(r.hash)), a.map((r) => r.event)],
+          [
+            a.map((r) => r.chainId),
+            a.map((r) => r.seq),
+            a.map((r) => hex(r.prevHash)),
+            a.map((r) => hex(r.hash)),
+            a.map((r) => r.event),
+          ],
         );
       }
     });

@@ -1,0 +1,187 @@
+/**
+ * The composition root: builds the object graph of a serving daemon from a
+ * validated Config and hands each part exactly what it uses. Nothing else
+ * constructs adapters.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Auditor } from './audit/index.js';
+import type { Config } from './config/index.js';
+import { systemRandom } from './crypto/index.js';
+import { Keyring } from './keyring/index.js';
+import { createKekRing, type KekRing } from './kms/index.js';
+import { createLoggers, describeError, HealthChecker, type Loggers, Metrics } from './observability/index.js';
+import { TokenService } from './service/index.js';
+import { openStore, type Store } from './store/index.js';
+import { createTenant, issueOrk } from './tenants/index.js';
+import { createHttpApp, listenHttp } from './transport/http/index.js';
+import { GroupCommitWriter } from './writer/group-commit.js';
+
+export interface Daemon {
+  readonly httpPort: number;
+  readonly service: TokenService;
+  readonly keyring: Keyring;
+  /** Graceful stop: stop accepting, finish in-flight work, flush, zero keys, release the store. */
+  close(): Promise<void>;
+}
+
+export interface DaemonOptions {
+  readonly loggers?: Loggers;
+  /** Where human notes go (the curl line of the first start). Default stderr. */
+  readonly note?: (line: string) => void;
+}
+
+const RECORD_CACHE_TTL_MS = 30_000;
+export const DEMO_TENANT = 'demo';
+
+export async function startDaemon(config: Config, options: DaemonOptions = {}): Promise<Daemon> {
+  const { log, audit: auditLog } = options.loggers ?? createLoggers(config.logLevel);
+  const note = options.note ?? ((line: string) => process.stderr.write(`${line}\n`));
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+
+  const cleanup: (() => Promise<void> | void)[] = [];
+  const undo = async () => {
+    for (const f of cleanup.reverse()) await Promise.resolve(f()).catch(() => {});
+  };
+  try {
+    const keks = await createKekRing(config, { random: systemRandom, warn: (m) => log.warn(m) });
+    cleanup.push(() => Promise.all(keks.all().map((k) => k.close())).then(() => {}));
+
+    const store = await openStore(config.store, config.dataDir, {
+      onError: (err) => log.warn({ err: describeError(err) }, 'store connection problem'),
+    });
+    cleanup.push(() => store.close());
+    if (store.kind === 'embedded') {
+      const applied = await store.migrate();
+      if (applied.length > 0) log.info({ applied }, 'embedded store schema created or upgraded');
+    } else {
+      await store.ping();
+    }
+
+    let writer: GroupCommitWriter | undefined;
+    const metrics = new Metrics(() => writer?.depth ?? 0);
+    writer = new GroupCommitWriter({
+      maxRows: config.writer.maxRows,
+      write: (batch) => store.write(batch),
+      onFlush: (rows, seconds, error) => {
+        metrics.flush(rows, seconds, error !== undefined);
+        if (error !== undefined) log.warn({ err: describeError(error), rows }, 'group commit failed');
+      },
+    });
+    const auditor = await Auditor.open({ store, kek: keks.primary, sink: writer, log: auditLog });
+    log.info({ chain: auditor.chainId }, 'audit chain opened');
+
+    const keyring = new Keyring({
+      store,
+      keks,
+      options: {
+        tekTtlMs: config.caches.tekTtlMs,
+        orkTtlMs: config.caches.orkTtlMs,
+        maxKeys: config.caches.maxKeys,
+      },
+      onCacheLookup: (cache, hit) => metrics.cacheLookup(cache, hit),
+    });
+    const service = new TokenService({
+      keyring,
+      store,
+      writer,
+      auditor,
+      random: systemRandom,
+      limits: config.limits,
+      tenants: config.tenants,
+      durableReveal: config.audit.durableReveal,
+      recordCache: { max: config.caches.maxRecords, ttlMs: RECORD_CACHE_TTL_MS },
+      observe: (op, outcome, seconds, items) => metrics.operation(op, outcome, seconds, items),
+      onInternalError: (err, ctx, operation) =>
+        log.error({ err: describeError(err), requestId: ctx.requestId, operation }, 'internal error'),
+    });
+
+    if (config.bootstrapDemo) await bootstrapDemo(config, { store, keks }, log, note);
+
+    const health = new HealthChecker({
+      keks,
+      store,
+      describeStoreError: (err) => (err instanceof Error ? err.message : 'unavailable'),
+    });
+    const clientToken =
+      config.clientTokenFile === undefined ? undefined : readFileSync(config.clientTokenFile, 'utf8').trim();
+    if (clientToken === '') throw new Error('SIDEKEY_CLIENT_TOKEN_FILE is empty');
+    const app = createHttpApp({
+      service,
+      readiness: () => health.readiness(),
+      metrics: async () => ({
+        contentType: metrics.registry.contentType,
+        body: await metrics.registry.metrics(),
+      }),
+      bindHost: config.http.host,
+      maxBodyBytes: config.limits.maxBodyBytes,
+      clientToken,
+      onInternalError: (err, requestId) =>
+        log.error({ err: describeError(err), requestId }, 'internal error'),
+    });
+    const http = await listenHttp(app, config.http.host, config.http.port);
+    log.info(
+      { host: config.http.host, port: http.port, store: store.kind, kms: keks.primary.provider },
+      'serving',
+    );
+
+    let closing: Promise<void> | undefined;
+    return {
+      httpPort: http.port,
+      service,
+      keyring,
+      close: () => {
+        closing ??= (async () => {
+          await http.close();
+          const unwritten = await writer.close();
+          if (unwritten > 0)
+            log.error({ rows: unwritten }, 'audit rows could not be written before shutdown');
+          auditor.close();
+          keyring.clear();
+          await undo();
+          log.info('stopped');
+          log.flush();
+          auditLog.flush();
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await undo();
+    throw err;
+  }
+}
+
+/**
+ * First start in development: tenant `demo`, an ORK in <data dir>/demo.ork
+ * (0600), and a curl line to paste.
+ */
+async function bootstrapDemo(
+  config: Config,
+  deps: { store: Store; keks: KekRing },
+  log: Loggers['log'],
+  note: (line: string) => void,
+): Promise<void> {
+  const orkFile = join(config.dataDir, `${DEMO_TENANT}.ork`);
+  const created = await createTenant({ ...deps, random: systemRandom }, DEMO_TENANT);
+  if (created) {
+    const { orkId, orkString } = await issueOrk(
+      { ...deps, random: systemRandom },
+      DEMO_TENANT,
+      'demo (first start)',
+    );
+    writeFileSync(orkFile, `${orkString}\n`, { mode: 0o600, flag: 'wx' });
+    chmodSync(orkFile, 0o600);
+    log.info({ tenant: DEMO_TENANT, orkId, orkFile }, 'created the demo tenant and its ORK');
+  }
+  if (!created && !existsSync(orkFile)) return;
+  const url = `http://${config.http.host.includes(':') && !config.http.host.startsWith('[') ? `[${config.http.host}]` : config.http.host}:${config.http.port}`;
+  note('');
+  note('sidekey: development mode (local KEK file, embedded store). Do not use it for real data.');
+  note(`sidekey: tenant "${DEMO_TENANT}" has its organisation key in ${orkFile}. Try:`);
+  note('');
+  note(
+    `  curl -s ${url}/v1/tokenize -H 'Content-Type: application/json' -H "X-Sidekey-Org-Key: $(cat ${orkFile})" -d '{"tenant":"demo","field":"email","values":["alice@example.com"]}'`,
+  );
+  note('');
+}

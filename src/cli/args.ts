@@ -1,0 +1,47 @@
+/** Minimal argument parsing over node:util parseArgs, shared by every command. */
+import { parseArgs } from 'node:util';
+import { usageError } from './io.js';
+
+export interface Parsed {
+  readonly positionals: string[];
+  readonly values: Record<string, string | boolean | undefined>;
+}
+
+const OPTIONS = {
+  json: { type: 'boolean' },
+  yes: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  tenant: { type: 'string' },
+  label: { type: 'string' },
+  out: { type: 'string' },
+  'sidecar-role': { type: 'string' },
+} as const;
+
+export function parse(argv: readonly string[]): Parsed {
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    });
+    return { values: values as Parsed['values'], positionals };
+  } catch (err) {
+    throw usageError((err as Error).message);
+  }
+}
+
+export function flag(args: Parsed, name: string): boolean {
+  return args.values[name] === true;
+}
+
+export function option(args: Parsed, name: string): string | undefined {
+  const v = args.values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function required(args: Parsed, name: string, usage: string): string {
+  const v = option(args, name);
+  if (v === undefined || v === '') throw usageError(`--${name} is required: ${usage}`);
+  return v;
+}

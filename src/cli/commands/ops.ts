@@ -1,0 +1,71 @@
+/** migrate, keys status, audit verify, config print, certs dev. */
+import { verifyAuditChains } from '../../audit/index.js';
+import { runCertsDev } from '../../certs/index.js';
+import { loadConfig, redactedConfig } from '../../config/index.js';
+import { withAdmin } from '../admin-context.js';
+import { flag, option, type Parsed, required } from '../args.js';
+import { CliError, type CliIo, table, usageError } from '../io.js';
+
+export async function migrateCommand(args: Parsed, io: CliIo): Promise<number> {
+  const sidecarRole = option(args, 'sidecar-role') ?? 'sidekey';
+  const applied = await withAdmin(
+    io,
+    async (ctx) => {
+      const versions = await ctx.store.migrate();
+      await ctx.store.grantSidecar(sidecarRole);
+      return versions;
+    },
+    { migrateEmbedded: false },
+  );
+  io.stderr(applied.length === 0 ? 'schema is up to date\n' : `applied migrations ${applied.join(', ')}\n`);
+  return 0;
+}
+
+export async function keysCommand(args: Parsed, io: CliIo): Promise<number> {
+  if (args.positionals[0] !== 'status')
+    throw usageError('usage: sidekey keys status [--tenant <tenant>] [--json]');
+  const tenant = option(args, 'tenant');
+  const rows = await withAdmin(io, (ctx) => ctx.store.keyStatus(tenant));
+  if (tenant !== undefined && rows.length === 0) throw new CliError(`tenant ${tenant} does not exist`);
+  const out = rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() }));
+  if (flag(args, 'json')) io.stdout(`${JSON.stringify(out, null, 2)}\n`);
+  else io.stdout(table(out, ['tenant', 'version', 'state', 'kekRef', 'records', 'createdAt']));
+  return 0;
+}
+
+export async function auditCommand(args: Parsed, io: CliIo): Promise<number> {
+  if (args.positionals[0] !== 'verify') throw usageError('usage: sidekey audit verify [--json]');
+  const reports = await withAdmin(io, (ctx) => verifyAuditChains(ctx.store, ctx.keks));
+  const broken = reports.filter((r) => !r.ok);
+  if (flag(args, 'json')) io.stdout(`${JSON.stringify(reports, null, 2)}\n`);
+  else {
+    for (const r of reports) {
+      io.stdout(
+        `${r.ok ? 'ok    ' : 'BROKEN'} chain ${r.chainId} (${r.host}): ${r.events} events${r.problem ? `; ${r.problem}` : ''}\n`,
+      );
+    }
+  }
+  if (broken.length > 0) {
+    const first = broken[0]!;
+    throw new CliError(
+      `audit verification failed: chain ${first.chainId}: ${first.problem} (${broken.length} broken chain(s))`,
+    );
+  }
+  io.stderr(`verified ${reports.length} chain(s), ${reports.reduce((n, r) => n + r.events, 0)} events\n`);
+  return 0;
+}
+
+export async function configCommand(args: Parsed, io: CliIo): Promise<number> {
+  if (args.positionals[0] !== 'print') throw usageError('usage: sidekey config print');
+  io.stdout(`${JSON.stringify(redactedConfig(loadConfig(io.env, io.cwd)), null, 2)}\n`);
+  return 0;
+}
+
+export async function certsCommand(args: Parsed, io: CliIo): Promise<number> {
+  if (args.positionals[0] !== 'dev') throw usageError('usage: sidekey certs dev --out <dir>');
+  const out = required(args, 'out', 'sidekey certs dev --out <dir>');
+  const written = await runCertsDev(out);
+  for (const path of written) io.stdout(`${path}\n`);
+  io.stderr('development certificates written; keys are 0600. Not for production.\n');
+  return 0;
+}

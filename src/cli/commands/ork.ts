@@ -1,0 +1,67 @@
+import { ORK_ID_PATTERN, systemRandom } from '../../crypto/index.js';
+import { issueOrk } from '../../tenants/index.js';
+import { withAdmin } from '../admin-context.js';
+import { flag, option, type Parsed, required } from '../args.js';
+import { CliError, type CliIo, table, usageError } from '../io.js';
+
+const USAGE =
+  'usage: sidekey ork issue --tenant <tenant> [--label L] | ork list --tenant <tenant> [--json] | ork revoke --tenant <tenant> <ork-id>';
+
+export async function orkCommand(args: Parsed, io: CliIo): Promise<number> {
+  const [sub, id] = args.positionals;
+  switch (sub) {
+    case 'issue': {
+      const tenant = required(args, 'tenant', USAGE);
+      const label = option(args, 'label') ?? '';
+      if (label.length > 200 || !label.isWellFormed())
+        throw usageError('--label must be at most 200 characters');
+      const issued = await withAdmin(io, async (ctx) => {
+        const result = await issueOrk(
+          { store: ctx.store, keks: ctx.keks, random: systemRandom },
+          tenant,
+          label,
+        );
+        await ctx.audit({ operation: 'ork.issue', outcome: 'ok', tenant, orkId: result.orkId });
+        return result;
+      });
+      // The ORK string alone on stdout, once; sidekey keeps no copy.
+      io.stdout(`${issued.orkString}\n`);
+      io.stderr(`issued ORK ${issued.orkId} for tenant ${tenant}; store it now, it cannot be shown again\n`);
+      return 0;
+    }
+    case 'list': {
+      const tenant = required(args, 'tenant', USAGE);
+      const orks = await withAdmin(io, (ctx) => ctx.store.listOrks(tenant));
+      const rows = orks.map((o) => ({
+        id: o.orkId,
+        label: o.label,
+        state: o.state,
+        fingerprint: o.fingerprint,
+        createdAt: o.createdAt.toISOString(),
+        revokedAt: o.revokedAt?.toISOString() ?? null,
+      }));
+      if (flag(args, 'json')) io.stdout(`${JSON.stringify(rows, null, 2)}\n`);
+      else io.stdout(table(rows, ['id', 'label', 'state', 'createdAt', 'revokedAt']));
+      return 0;
+    }
+    case 'revoke': {
+      const tenant = required(args, 'tenant', USAGE);
+      if (id === undefined || !ORK_ID_PATTERN.test(id))
+        throw usageError(`an ORK id (32 hex characters) is required: ${USAGE}`);
+      await withAdmin(io, async (ctx) => {
+        const revoked = await ctx.store.revokeOrk(tenant, id);
+        await ctx.audit({
+          operation: 'ork.revoke',
+          outcome: revoked ? 'ok' : 'NOT_FOUND',
+          tenant,
+          orkId: id,
+        });
+        if (!revoked) throw new CliError(`no active ORK ${id} for tenant ${tenant}`);
+      });
+      io.stderr(`revoked ORK ${id} of tenant ${tenant}\n`);
+      return 0;
+    }
+    default:
+      throw usageError(USAGE);
+  }
+}

@@ -1,0 +1,2 @@
+export { KeyCache } from './key-cache.js';
+export { Keyring, type KeyringDeps, type KeyringOptions, type OrkIdentity } from './keyring.js';

@@ -1,0 +1,3 @@
+export { HealthChecker, type Readiness } from './health.js';
+export { createLoggers, describeError, type Logger, type Loggers, stderrDestination } from './logger.js';
+export { Metrics } from './metrics.js';

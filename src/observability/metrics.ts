@@ -1,0 +1,104 @@
+/**
+ * Prometheus metrics (GET /metrics). Labels are operation names, outcomes,
+ * cache and provider names only — never a tenant's data.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+const LATENCY_BUCKETS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+];
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly requests = new Counter({
+    name: 'sidekey_requests_total',
+    help: 'Operations by outcome (ok or error code).',
+    labelNames: ['operation', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly latency = new Histogram({
+    name: 'sidekey_request_duration_seconds',
+    help: 'Operation latency inside the service (validation to audit).',
+    labelNames: ['operation'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly items = new Counter({
+    name: 'sidekey_items_total',
+    help: 'Values, tokens or ciphertexts processed.',
+    labelNames: ['operation'] as const,
+    registers: [this.registry],
+  });
+  private readonly cache = new Counter({
+    name: 'sidekey_key_cache_lookups_total',
+    help: 'Key cache lookups by cache and result.',
+    labelNames: ['cache', 'result'] as const,
+    registers: [this.registry],
+  });
+  private readonly kmsCalls = new Counter({
+    name: 'sidekey_kms_calls_total',
+    help: 'KMS calls by provider, operation and outcome; near zero per operation once warm.',
+    labelNames: ['provider', 'operation', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly kmsLatency = new Histogram({
+    name: 'sidekey_kms_call_duration_seconds',
+    help: 'KMS call latency.',
+    labelNames: ['provider', 'operation'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly flushes = new Counter({
+    name: 'sidekey_writer_flushes_total',
+    help: 'Group-commit flushes by outcome.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly flushRows = new Histogram({
+    name: 'sidekey_writer_flush_rows',
+    help: 'Rows per group-commit flush.',
+    buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000],
+    registers: [this.registry],
+  });
+  private readonly flushLatency = new Histogram({
+    name: 'sidekey_writer_flush_duration_seconds',
+    help: 'Group-commit transaction latency.',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  constructor(queueDepth: () => number) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'sidekey_' });
+    new Gauge({
+      name: 'sidekey_writer_queue_depth',
+      help: 'Rows waiting for the group-commit writer.',
+      registers: [this.registry],
+      collect() {
+        this.set(queueDepth());
+      },
+    });
+  }
+
+  operation(operation: string, outcome: string, seconds: number, items: number): void {
+    this.requests.inc({ operation, outcome });
+    this.latency.observe({ operation }, seconds);
+    if (outcome === 'ok' && items > 0) this.items.inc({ operation }, items);
+  }
+
+  cacheLookup(cache: string, hit: boolean): void {
+    this.cache.inc({ cache, result: hit ? 'hit' : 'miss' });
+  }
+
+  kmsCall(provider: string, operation: string, outcome: string, seconds: number): void {
+    this.kmsCalls.inc({ provider, operation, outcome });
+    this.kmsLatency.observe({ provider, operation }, seconds);
+  }
+
+  flush(rows: number, seconds: number, failed: boolean): void {
+    this.flushes.inc({ outcome: failed ? 'error' : 'ok' });
+    if (!failed) {
+      this.flushRows.observe(rows);
+      this.flushLatency.observe(seconds);
+    }
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Request validation shared by every transport (API.md "Operations").
+ * Input arrives as parsed JSON (HTTP) or decoded protobuf (gRPC); both are
+ * checked here, so the rules cannot drift between transports.
+ *
+ * Rule of thumb: what is wrong with the request's *syntax* fails the whole
+ * call with INVALID_ARGUMENT naming the index; what is wrong with a
+ * well-formed item's *content* (unknown token, wrong context) is answered
+ * per item by detokenize/decrypt.
+ */
+import { isTokenSyntax } from '../crypto/index.js';
+import { invalid, SidekeyError } from '../errors/index.js';
+
+export const TENANT_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const FIELD_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+export const MAX_PURPOSE_CHARS = 256;
+export const MAX_CONTEXT_BYTES = 4096;
+
+export interface Limits {
+  readonly maxBatch: number;
+  readonly maxValueBytes: number;
+}
+
+type Body = Record<string, unknown>;
+
+export function asBody(input: unknown): Body {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw invalid('the request body must be a JSON object');
+  }
+  return input as Body;
+}
+
+export function tenantOf(body: Body): string {
+  const t = body.tenant;
+  if (typeof t !== 'string' || !TENANT_PATTERN.test(t)) {
+    throw invalid('tenant must be a string matching ^[a-z0-9][a-z0-9-]{0,62}$');
+  }
+  return t;
+}
+
+export function fieldOf(body: Body): string {
+  const f = body.field;
+  if (typeof f !== 'string' || !FIELD_PATTERN.test(f)) {
+    throw invalid('field must be a string matching ^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$');
+  }
+  return f;
+}
+
+/** A batch: an array of 1..maxBatch strings. */
+export function batchOf(body: Body, name: string, limits: Limits): string[] {
+  const list = body[name];
+  if (!Array.isArray(list)) throw invalid(`${name} must be an array of strings`);
+  if (list.length === 0) throw invalid(`${name} must not be empty`);
+  if (list.length > limits.maxBatch)
+    throw invalid(`${name} holds ${list.length} items; the limit is ${limits.maxBatch}`);
+  for (let i = 0; i < list.length; i++) {
+    if (typeof list[i] !== 'string') throw invalid(`${name}[${i}] must be a string`, i);
+  }
+  return list as string[];
+}
+
+/** Values to protect: exactly representable (well-formed Unicode) and within the size limit. */
+export function valuesOf(body: Body, name: string, limits: Limits): string[] {
+  const values = batchOf(body, name, limits);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!v.isWellFormed()) {
+      throw invalid(
+        `${name}[${i}] is not valid Unicode (it has an unpaired surrogate) and could not come back exactly`,
+        i,
+      );
+    }
+    // Cheap bound first: UTF-8 needs at most 3 bytes per UTF-16 code unit.
+    if (v.length * 3 > limits.maxValueBytes && Buffer.byteLength(v, 'utf8') > limits.maxValueBytes) {
+      throw new SidekeyError(
+        'PAYLOAD_TOO_LARGE',
+        `${name}[${i}] is over the limit of ${limits.maxValueBytes} bytes`,
+        {
+          index: i,
+        },
+      );
+    }
+  }
+  return values;
+}
+
+export function tokensOf(body: Body, limits: Limits): string[] {
+  const tokens = batchOf(body, 'tokens', limits);
+  for (let i = 0; i < tokens.length; i++) {
+    if (!isTokenSyntax(tokens[i]!)) throw invalid(`tokens[${i}] is not a sidekey token`, i);
+  }
+  return tokens;
+}
+
+/** An optional string (absent, null and "" are the same, as in proto3). */
+export function optionalText(body: Body, name: string, maxBytes: number): string {
+  const v = body[name];
+  if (v === undefined || v === null) return '';
+  if (typeof v !== 'string') throw invalid(`${name} must be a string`);
+  if (!v.isWellFormed()) throw invalid(`${name} is not valid Unicode`);
+  if (Buffer.byteLength(v, 'utf8') > maxBytes)
+    throw invalid(`${name} is over the limit of ${maxBytes} bytes`);
+  return v;
+}

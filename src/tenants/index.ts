@@ -1,0 +1,1 @@
+export { type AdminDeps, assertTenantName, createTenant, type IssuedOrk, issueOrk } from './admin.js';

@@ -1,0 +1,98 @@
+/**
+ * The HTTP transport (API.md): hono routes over the TokenService. Parses,
+ * calls the service, maps the result; nothing else happens here.
+ */
+import { randomUUID } from 'node:crypto';
+import { type Context, Hono } from 'hono';
+import { type ErrorCode, httpStatusOf, SidekeyError } from '../../errors/index.js';
+import type { Readiness } from '../../observability/index.js';
+import type { CallContext, TokenService } from '../../service/index.js';
+import { readJson } from './body.js';
+import { allowedHost, allowedHostSet, bearerMatches, fromBrowser, tokenDigest } from './guards.js';
+
+export interface HttpDeps {
+  readonly service: Pick<TokenService, 'tokenize' | 'detokenize' | 'encrypt' | 'decrypt' | 'deleteTokens'>;
+  readonly readiness: () => Promise<Readiness>;
+  readonly metrics: () => Promise<{ contentType: string; body: string }>;
+  readonly bindHost: string;
+  readonly maxBodyBytes: number;
+  /** When set, data calls need `Authorization: Bearer <token>`. */
+  readonly clientToken: string | undefined;
+  readonly onInternalError: (err: unknown, requestId: string) => void;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+type Env = { Variables: { requestId: string } };
+
+export function createHttpApp(deps: HttpDeps): Hono<Env> {
+  const app = new Hono<Env>();
+  const hosts = allowedHostSet(deps.bindHost);
+  const clientTokenDigest = deps.clientToken === undefined ? undefined : tokenDigest(deps.clientToken);
+
+  const fail = (c: Context<Env>, code: ErrorCode, message: string) =>
+    c.json({ error: { code, message, requestId: c.get('requestId') } }, httpStatusOf(code) as 400);
+
+  app.use('*', async (c, next) => {
+    const given = c.req.header('x-request-id');
+    const requestId = given !== undefined && REQUEST_ID.test(given) ? given : randomUUID();
+    c.set('requestId', requestId);
+    c.header('X-Request-Id', requestId);
+    if (!allowedHost(c.req.header('host'), hosts)) {
+      return fail(
+        c,
+        'PERMISSION_DENIED',
+        'the Host header must be a loopback address (127.0.0.1, [::1] or localhost)',
+      );
+    }
+    if (fromBrowser(c.req.header('origin'), c.req.header('sec-fetch-site'))) {
+      return fail(c, 'PERMISSION_DENIED', 'requests from browsers (with an Origin header) are refused');
+    }
+    await next();
+  });
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    const r = await deps.readiness();
+    return r.ready ? c.json({ status: 'ready' }) : c.json({ status: 'not_ready', checks: r.checks }, 503);
+  });
+  app.get('/metrics', async (c) => {
+    const m = await deps.metrics();
+    return c.body(m.body, 200, { 'Content-Type': m.contentType });
+  });
+
+  const routes = {
+    '/v1/tokenize': 'tokenize',
+    '/v1/detokenize': 'detokenize',
+    '/v1/encrypt': 'encrypt',
+    '/v1/decrypt': 'decrypt',
+    '/v1/tokens/delete': 'deleteTokens',
+  } as const;
+
+  for (const [path, method] of Object.entries(routes)) {
+    app.post(path, async (c) => {
+      if (
+        clientTokenDigest !== undefined &&
+        !bearerMatches(c.req.header('authorization'), clientTokenDigest)
+      ) {
+        return fail(c, 'UNAUTHENTICATED', 'a valid client token (Authorization: Bearer) is required');
+      }
+      const body = await readJson(c.req.raw, deps.maxBodyBytes);
+      const ctx: CallContext = {
+        orkString: c.req.header('x-sidekey-org-key'),
+        requestId: c.get('requestId'),
+        caller: 'http',
+      };
+      const result = await deps.service[method](body, ctx);
+      return c.json(result);
+    });
+  }
+
+  app.notFound((c) => fail(c, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`));
+  app.onError((err, c) => {
+    if (err instanceof SidekeyError) return fail(c, err.code, err.message);
+    deps.onInternalError(err, c.get('requestId'));
+    return fail(c, 'INTERNAL', 'internal error; see the server log for this request id');
+  });
+  return app;
+}

@@ -1,0 +1,166 @@
+/**
+ * Group commit of token records and audit events.
+ *
+ * Requests enqueue rows and await their promise; the writer flushes whatever
+ * is queued as ONE transaction (one multi-row statement per table). While a
+ * flush is in flight, new rows accumulate and go out together in the next
+ * one, so batches grow with load and latency stays one commit at low load.
+ * A flush is capped at `maxRows` rows.
+ *
+ * Durability contract: a request's promise resolves only after the
+ * transaction holding its rows committed. When a flush fails, token rows
+ * are rejected (their requests were never acknowledged, nothing half-applied
+ * is visible: one transaction) while audit rows are kept, in order, for the
+ * next flush, so the audit chain never gets a hole.
+ */
+import type { AuditRow, TokenRow, WriteBatch } from '../store/index.js';
+
+export interface GroupCommitOptions {
+  readonly maxRows: number;
+  readonly write: (batch: WriteBatch) => Promise<void>;
+  /** Observes each flush (rows, seconds, error). */
+  readonly onFlush?: (rows: number, seconds: number, error?: unknown) => void;
+  /** Retry delay for audit rows kept after a failed flush. */
+  readonly retryDelayMs?: number;
+}
+
+interface Pending<T> {
+  readonly rows: readonly T[];
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+export class GroupCommitWriter {
+  private tokens: Pending<TokenRow>[] = [];
+  private audit: Pending<AuditRow>[] = [];
+  private queuedRows = 0;
+  private flushing: Promise<void> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly options: GroupCommitOptions) {}
+
+  get depth(): number {
+    return this.queuedRows;
+  }
+
+  writeTokens(rows: readonly TokenRow[]): Promise<void> {
+    return this.enqueue(this.tokens, rows);
+  }
+
+  writeAudit(rows: readonly AuditRow[]): Promise<void> {
+    return this.enqueue(this.audit, rows);
+  }
+
+  /**
+   * Writes everything queued. Audit rows kept after failures are retried up
+   * to `attempts` times; returns the number of rows still unwritten.
+   */
+  async drain(attempts = 3): Promise<number> {
+    for (let i = 0; i < attempts && (this.flushing !== undefined || this.queuedRows > 0); i++) {
+      if (this.retryTimer !== undefined) {
+        clearTimeout(this.retryTimer);
+        this.retryTimer = undefined;
+      }
+      this.kick();
+      await this.flushing;
+    }
+    return this.queuedRows;
+  }
+
+  async close(): Promise<number> {
+    const left = await this.drain();
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    return left;
+  }
+
+  private enqueue<T>(queue: Pending<T>[], rows: readonly T[]): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('writer is closed'));
+    if (rows.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      queue.push({ rows, resolve, reject });
+      this.queuedRows += rows.length;
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.flushing !== undefined || (this.retryTimer !== undefined && this.tokens.length === 0)) return;
+    this.flushing = this.flushLoop().finally(() => {
+      this.flushing = undefined;
+      // Rows may have arrived while the loop was finishing.
+      if (this.tokens.length > 0) this.kick();
+    });
+  }
+
+  private async flushLoop(): Promise<void> {
+    while (this.tokens.length > 0 || this.audit.length > 0) {
+      try {
+        await this.flushOnce();
+      } catch {
+        // Token waiters were rejected in flushOnce; audit rows wait for a retry.
+        if (this.tokens.length === 0) {
+          this.scheduleRetry();
+          return;
+        }
+      }
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer !== undefined || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.audit.length > 0) this.kick();
+    }, this.options.retryDelayMs ?? 500);
+    this.retryTimer.unref();
+  }
+
+  private async flushOnce(): Promise<void> {
+    const tokens = take(this.tokens, this.options.maxRows);
+    const audit = take(this.audit, Math.max(1, this.options.maxRows - count(tokens)));
+    const batch: WriteBatch = { tokens: tokens.flatMap((p) => p.rows), audit: audit.flatMap((p) => p.rows) };
+    const rows = batch.tokens.length + batch.audit.length;
+    this.queuedRows -= rows;
+    const started = process.hrtime.bigint();
+    try {
+      await this.options.write(batch);
+    } catch (err) {
+      this.options.onFlush?.(rows, elapsed(started), err);
+      for (const p of tokens) p.reject(err);
+      for (const p of audit) p.reject(err);
+      // Keep the audit rows, in order, ahead of anything queued since; their
+      // waiters were told, the rows themselves are retried.
+      this.audit.unshift(...audit.map((p) => ({ rows: p.rows, resolve: noop, reject: noop })));
+      this.queuedRows += batch.audit.length;
+      throw err;
+    }
+    this.options.onFlush?.(rows, elapsed(started));
+    for (const p of tokens) p.resolve();
+    for (const p of audit) p.resolve();
+  }
+}
+
+function noop(): void {}
+
+function count<T>(items: readonly Pending<T>[]): number {
+  let n = 0;
+  for (const p of items) n += p.rows.length;
+  return n;
+}
+
+/** Removes and returns a prefix of the queue holding at most `max` rows (always at least one entry). */
+function take<T>(queue: Pending<T>[], max: number): Pending<T>[] {
+  let n = 0;
+  let i = 0;
+  while (i < queue.length && (i === 0 || n + queue[i]!.rows.length <= max)) {
+    n += queue[i]!.rows.length;
+    i++;
+  }
+  return queue.splice(0, i);
+}
+
+function elapsed(started: bigint): number {
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
