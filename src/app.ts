@@ -21,6 +21,7 @@ export interface Daemon {
   readonly httpPort: number;
   readonly service: TokenService;
   readonly keyring: Keyring;
+  readonly store: Store;
   /** Graceful stop: stop accepting, finish in-flight work, flush, zero keys, release the store. */
   close(): Promise<void>;
 }
@@ -91,6 +92,7 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
       tenants: config.tenants,
       durableReveal: config.audit.durableReveal,
       recordCache: { max: config.caches.maxRecords, ttlMs: RECORD_CACHE_TTL_MS },
+      ...(config.rateLimit && { rateLimit: config.rateLimit }),
       observe: (op, outcome, seconds, items) => metrics.operation(op, outcome, seconds, items),
       onInternalError: (err, ctx, operation) =>
         log.error({ err: describeError(err), requestId: ctx.requestId, operation }, 'internal error'),
@@ -130,6 +132,7 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
       httpPort: http.port,
       service,
       keyring,
+      store,
       close: () => {
         closing ??= (async () => {
           await http.close();

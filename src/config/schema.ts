@@ -74,6 +74,8 @@ export const rawConfigSchema = z
     SIDEKEY_KEY_CACHE_MAX: int(16, 10_000_000, 10_000),
     SIDEKEY_RECORD_CACHE_MAX: int(0, 10_000_000, 100_000),
     SIDEKEY_WRITER_MAX_ROWS: int(1, 100_000, 5000),
+    SIDEKEY_RATE_LIMIT_RPS: int(0, 10_000_000, 0),
+    SIDEKEY_RATE_LIMIT_BURST: int(0, 10_000_000, 0),
     SIDEKEY_AUDIT_DURABLE_REVEAL: bool(true),
     SIDEKEY_SHUTDOWN_TIMEOUT_SECONDS: int(1, 600, 20),
     SIDEKEY_BOOTSTRAP_DEMO: z.enum(['true', 'false', 'auto']).default('auto'),
@@ -155,6 +157,8 @@ export interface Config {
     readonly maxRecords: number;
   };
   readonly writer: { readonly maxRows: number };
+  /** Requests per second and burst; undefined when SIDEKEY_RATE_LIMIT_RPS is 0 (unlimited). */
+  readonly rateLimit: { readonly rate: number; readonly burst: number } | undefined;
   readonly audit: { readonly durableReveal: boolean };
   readonly shutdownTimeoutMs: number;
   readonly bootstrapDemo: boolean;
@@ -213,6 +217,13 @@ export function toConfig(raw: RawConfig, cwd: string): Config {
       maxRecords: raw.SIDEKEY_RECORD_CACHE_MAX,
     },
     writer: { maxRows: raw.SIDEKEY_WRITER_MAX_ROWS },
+    rateLimit:
+      raw.SIDEKEY_RATE_LIMIT_RPS === 0
+        ? undefined
+        : {
+            rate: raw.SIDEKEY_RATE_LIMIT_RPS,
+            burst: raw.SIDEKEY_RATE_LIMIT_BURST || raw.SIDEKEY_RATE_LIMIT_RPS,
+          },
     audit: { durableReveal: raw.SIDEKEY_AUDIT_DURABLE_REVEAL },
     shutdownTimeoutMs: raw.SIDEKEY_SHUTDOWN_TIMEOUT_SECONDS * 1000,
     bootstrapDemo:

@@ -29,6 +29,7 @@ import {
 import type { Keyring, OrkIdentity } from '../keyring/index.js';
 import { isStoreUnavailable, SchemaError, type Store, type TokenRow } from '../store/index.js';
 import { CIPHERTEXT_PREFIX, decodeCiphertext, encodeCiphertext } from './ciphertext-string.js';
+import { TokenBucket } from './rate-limit.js';
 import type {
   CallContext,
   DecryptResponse,
@@ -64,6 +65,8 @@ export interface ServiceDeps {
   readonly tenants: readonly string[];
   readonly durableReveal: boolean;
   readonly recordCache: { readonly max: number; readonly ttlMs: number };
+  /** Requests per second this sidecar accepts; undefined = unlimited. */
+  readonly rateLimit?: { readonly rate: number; readonly burst: number };
   readonly observe?: (operation: Operation, outcome: string, seconds: number, items: number) => void;
   /** Unexpected errors: logged by the composition root with the request id. */
   readonly onInternalError?: (err: unknown, ctx: CallContext, operation: Operation) => void;
@@ -92,8 +95,11 @@ export class TokenService {
   /** Ciphertext records only, never plaintext. */
   private readonly records: LRUCache<string, TokenRow> | undefined;
 
+  private readonly bucket: TokenBucket | undefined;
+
   constructor(private readonly deps: ServiceDeps) {
     this.served = new Set(deps.tenants);
+    this.bucket = deps.rateLimit && new TokenBucket(deps.rateLimit.rate, deps.rateLimit.burst);
     this.records =
       deps.recordCache.max > 0
         ? new LRUCache({ max: deps.recordCache.max, ttl: deps.recordCache.ttlMs })
@@ -352,6 +358,9 @@ export class TokenService {
     let result: T | undefined;
     let failure: unknown;
     try {
+      if (this.bucket !== undefined && !this.bucket.take()) {
+        throw new SidekeyError('RESOURCE_EXHAUSTED', 'rate limit exceeded; retry later');
+      }
       result = await work(audit);
     } catch (err) {
       failure = err instanceof SidekeyError ? err : this.internal(err, ctx, operation);

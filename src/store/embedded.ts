@@ -10,17 +10,23 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { lockDataDir } from './dir-lock.js';
+import { StoreUnavailableError } from './errors.js';
 import type { Store } from './port.js';
 import type { SqlClient, SqlExecutor, SqlResult } from './sql-client.js';
 import { SqlStore } from './sql-store.js';
 
-function executor(db: PGlite | Transaction): SqlExecutor {
+function executor(db: PGlite | Transaction, isClosed: () => boolean): SqlExecutor {
+  const open = () => {
+    if (isClosed()) throw new StoreUnavailableError('the embedded store is closed', 'closed');
+  };
   return {
     async query<R>(sql: string, params?: readonly unknown[]): Promise<SqlResult<R>> {
+      open();
       const r = await db.query<R>(sql, params as unknown[] | undefined);
       return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
     },
     async exec(sql: string): Promise<void> {
+      open();
       await db.exec(sql);
     },
   };
@@ -31,10 +37,18 @@ export async function openEmbeddedStore(dataDir: string): Promise<Store> {
   const lock = lockDataDir(dataDir);
   try {
     const db = await PGlite.create(join(dataDir, 'pgdata'));
+    let closed = false;
+    const isClosed = () => closed;
     const client: SqlClient = {
-      ...executor(db),
-      transaction: (fn) => db.transaction((tx) => fn(executor(tx))),
+      ...executor(db, isClosed),
+      transaction: (fn) => {
+        if (closed)
+          return Promise.reject(new StoreUnavailableError('the embedded store is closed', 'closed'));
+        return db.transaction((tx) => fn(executor(tx, isClosed)));
+      },
       async close() {
+        if (closed) return;
+        closed = true;
         try {
           await db.close();
         } finally {

@@ -30,8 +30,12 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
   const hosts = allowedHostSet(deps.bindHost);
   const clientTokenDigest = deps.clientToken === undefined ? undefined : tokenDigest(deps.clientToken);
 
-  const fail = (c: Context<Env>, code: ErrorCode, message: string) =>
-    c.json({ error: { code, message, requestId: c.get('requestId') } }, httpStatusOf(code) as 400);
+  const fail = (c: Context<Env>, code: ErrorCode, message: string) => {
+    // An unread request body may still be arriving: close the connection
+    // rather than leave the rest of it to be parsed as the next request.
+    if (code === 'PAYLOAD_TOO_LARGE') c.header('Connection', 'close');
+    return c.json({ error: { code, message, requestId: c.get('requestId') } }, httpStatusOf(code) as 400);
+  };
 
   app.use('*', async (c, next) => {
     const given = c.req.header('x-request-id');

@@ -1,0 +1,30 @@
+// Original file: proto/sidekey/v1/sidekey.proto
+
+
+export interface EncryptRequest {
+  'tenant'?: (string);
+  'field'?: (string);
+  /**
+   * 1 to 1000 plaintexts; each at most 64 KiB of UTF-8.
+   */
+  'plaintexts'?: (string)[];
+  /**
+   * Bound to each ciphertext as associated data: Decrypt must be given the
+   * same context. Optional (absent is the same as empty).
+   */
+  'context'?: (string);
+}
+
+export interface EncryptRequest__Output {
+  'tenant': (string);
+  'field': (string);
+  /**
+   * 1 to 1000 plaintexts; each at most 64 KiB of UTF-8.
+   */
+  'plaintexts': (string)[];
+  /**
+   * Bound to each ciphertext as associated data: Decrypt must be given the
+   * same context. Optional (absent is the same as empty).
+   */
+  'context': (string);
+}
