@@ -29,7 +29,7 @@ export async function withAdmin<T>(
 ): Promise<T> {
   const config = loadConfig(io.env, io.cwd);
   // Command output owns stdout; logs (and the audit stream of this command) go to stderr.
-  const loggers = createLoggers(config.logLevel === 'info' ? 'warn' : config.logLevel, stderrDestination());
+  const loggers = createLoggers(config.logLevel === 'info' ? 'error' : config.logLevel, stderrDestination());
   const keks = await createKekRing(config, { random: systemRandom, warn: (m) => loggers.log.warn(m) });
   let store: Store | undefined;
   let auditor: Auditor | undefined;
