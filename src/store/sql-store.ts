@@ -69,7 +69,9 @@ export class SqlStore implements Store {
       );
       version = r.rows[0]?.v ?? null;
     } catch (err) {
-      if (/sidekey_schema_migrations/.test(String((err as Error).message))) {
+      // 42P01 undefined_table: never migrated. (42501, permission denied, is
+      // a grants problem and is reported as it is.)
+      if ((err as { code?: unknown }).code === '42P01') {
         throw new SchemaError('the schema is missing: run `sidekey migrate`');
       }
       throw err;

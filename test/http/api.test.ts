@@ -207,7 +207,7 @@ describe('credentials', () => {
   });
 
   it('PERMISSION_DENIED for a non-loopback Host, an Origin header and cross-site fetches', async () => {
-    for (const headers of [
+    for (const headers of <Record<string, string>[]>[
       { host: 'evil.example' },
       { host: 'localhost.evil.example:80' },
       { host: '10.0.0.1' },

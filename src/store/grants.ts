@@ -1,0 +1,60 @@
+/**
+ * What the sidecar role may do, and nothing more. `sidekey migrate` (run as
+ * the operator role, which owns the tables) applies this after the
+ * migrations. Sidecars read keys and ORK records, insert/read/delete tokens
+ * and append audit events; creating tenants, issuing or revoking ORKs,
+ * rotating keys and any DDL stay with the operator role.
+ *
+ * The statements first revoke everything on sidekey's tables, so running it
+ * again (or after a role had more) leaves exactly this set.
+ */
+
+/** PostgreSQL role names sidekey accepts: plain lower-case identifiers. */
+const ROLE = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export const SIDEKEY_TABLES = [
+  'sidekey_schema_migrations',
+  'sidekey_tenants',
+  'sidekey_tenant_keys',
+  'sidekey_orks',
+  'sidekey_tokens',
+  'sidekey_audit_chains',
+  'sidekey_audit_events',
+] as const;
+
+export type SidekeyTable = (typeof SIDEKEY_TABLES)[number];
+
+/** The sidecar role's privileges, table by table. */
+export const SIDECAR_PRIVILEGES: Readonly<Record<SidekeyTable, readonly string[]>> = {
+  sidekey_schema_migrations: ['select'],
+  sidekey_tenants: ['select'],
+  sidekey_tenant_keys: ['select'],
+  sidekey_orks: ['select'],
+  sidekey_tokens: ['select', 'insert', 'delete'],
+  sidekey_audit_chains: ['select', 'insert'],
+  sidekey_audit_events: ['select', 'insert'],
+};
+
+export function isValidRoleName(role: string): boolean {
+  return ROLE.test(role);
+}
+
+/** Quotes a validated role name; throws on anything that is not a plain identifier. */
+export function quoteRole(role: string): string {
+  if (!isValidRoleName(role)) {
+    throw new Error(
+      `invalid role name ${JSON.stringify(role.slice(0, 64))}: use lower-case letters, digits and _ (at most 63, not starting with a digit)`,
+    );
+  }
+  return `"${role}"`;
+}
+
+/** SQL (several statements, no parameters) granting `role` exactly the sidecar's privileges. */
+export function sidecarGrants(role: string): string {
+  const r = quoteRole(role);
+  const lines = [`revoke all on ${SIDEKEY_TABLES.join(', ')} from ${r};`];
+  for (const table of SIDEKEY_TABLES) {
+    lines.push(`grant ${SIDECAR_PRIVILEGES[table].join(', ')} on ${table} to ${r};`);
+  }
+  return `${lines.join('\n')}\n`;
+}
