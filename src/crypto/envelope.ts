@@ -166,6 +166,11 @@ export function openCiphertext(
   binding: CiphertextBinding,
   bytes: Buffer,
 ): Buffer | undefined {
-  if (readCiphertextHeader(bytes) === undefined) return undefined;
+  const header = readCiphertextHeader(bytes);
+  if (header === undefined) return undefined;
+  // The header is authenticated only through the binding: refuse one that
+  // disagrees with it rather than rely on every caller to compare.
+  if (header.tekVersion !== binding.tekVersion || header.orkIdBytes.toString('hex') !== binding.orkId)
+    return undefined;
   return open(fdk, bytes.subarray(CIPHERTEXT_HEADER_BYTES), ciphertextAad(binding));
 }

@@ -14,6 +14,15 @@ import { fromBase64Url, toBase64Url } from './encoding.js';
 import { ORK_ID_BYTES } from './envelope.js';
 import { orkIdFromBytes, orkIdToBytes } from './identifiers.js';
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+function utf8OrUndefined(bytes: Uint8Array): string | undefined {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
 export const ORK_STRING_PREFIX = 'sk_ork_';
 /** Frozen format byte of the ORK string payload. */
 export const ORK_STRING_V1 = 0x01;
@@ -30,6 +39,9 @@ export interface OrkStringParts {
 export function encodeOrkString(parts: OrkStringParts): string {
   const tenant = Buffer.from(parts.tenant, 'utf8');
   const kekRef = Buffer.from(parts.kekRef, 'utf8');
+  if (tenant.length === 0 || kekRef.length === 0 || parts.wrapped.length === 0) {
+    throw new RangeError('ORK string fields must not be empty');
+  }
   if (tenant.length > 255 || kekRef.length > 255 || parts.wrapped.length > 0xffff) {
     throw new RangeError('ORK string field too long');
   }
@@ -55,13 +67,15 @@ export function decodeOrkString(text: string): OrkStringParts | undefined {
   let at = 1;
   const tenantLen = payload[at++]!;
   if (payload.length < at + tenantLen + ORK_ID_BYTES + 1) return undefined;
-  const tenant = payload.subarray(at, at + tenantLen).toString('utf8');
+  const tenant = utf8OrUndefined(payload.subarray(at, at + tenantLen));
+  if (tenant === undefined || tenant === '') return undefined;
   at += tenantLen;
   const orkId = orkIdFromBytes(payload.subarray(at, at + ORK_ID_BYTES));
   at += ORK_ID_BYTES;
   const kekLen = payload[at++]!;
   if (payload.length < at + kekLen + 2) return undefined;
-  const kekRef = payload.subarray(at, at + kekLen).toString('utf8');
+  const kekRef = utf8OrUndefined(payload.subarray(at, at + kekLen));
+  if (kekRef === undefined || kekRef === '') return undefined;
   at += kekLen;
   const wrappedLen = payload.readUInt16BE(at);
   at += 2;
