@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { AuditRow, TokenRow, WriteBatch } from '../store/index.js';
+import { GroupCommitWriter } from './group-commit.js';
+
+const token = (n: number): TokenRow => ({
+  token: `t${n}`,
+  tenant: 'a',
+  field: 'f',
+  orkId: 'o',
+  tekVersion: 1,
+  envelope: Buffer.alloc(1),
+});
+const audit = (seq: number): AuditRow => ({
+  chainId: 'c',
+  seq,
+  prevHash: Buffer.alloc(32),
+  hash: Buffer.alloc(32),
+  event: '{}',
+});
+
+/** A store write that commits when released, so tests control timing. */
+function gatedStore() {
+  const batches: WriteBatch[] = [];
+  let release: (() => void) | undefined;
+  let fail: Error | undefined;
+  return {
+    batches,
+    failNext(err: Error) {
+      fail = err;
+    },
+    release() {
+      release?.();
+    },
+    write(batch: WriteBatch): Promise<void> {
+      batches.push(batch);
+      if (fail) {
+        const err = fail;
+        fail = undefined;
+        return Promise.reject(err);
+      }
+      return new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    },
+  };
+}
+
+describe('GroupCommitWriter', () => {
+  it('flushes at once when idle and groups what arrives during a flush into one transaction', async () => {
+    const store = gatedStore();
+    const w = new GroupCommitWriter({ maxRows: 100, write: (b) => store.write(b) });
+    const first = w.writeTokens([token(1)]);
+    const later = [w.writeTokens([token(2)]), w.writeTokens([token(3), token(4)]), w.writeAudit([audit(1)])];
+    assert.equal(store.batches.length, 1, 'the first row went out alone');
+    let resolved = false;
+    void first.then(() => {
+      resolved = true;
+    });
+    await new Promise((r) => setImmediate(r));
+    assert.equal(resolved, false, 'not acknowledged before commit');
+    store.release();
+    await first;
+    await new Promise((r) => setImmediate(r));
+    assert.equal(store.batches.length, 2);
+    assert.deepEqual(
+      store.batches[1]!.tokens.map((t) => t.token),
+      ['t2', 't3', 't4'],
+    );
+    assert.equal(store.batches[1]!.audit.length, 1);
+    store.release();
+    await Promise.all(later);
+    assert.equal(w.depth, 0);
+  });
+
+  it('caps a transaction at maxRows rows', async () => {
+    const batches: WriteBatch[] = [];
+    const w = new GroupCommitWriter({
+      maxRows: 3,
+      write: async (b) => {
+        batches.push(b);
+      },
+    });
+    await Promise.all([1, 2, 3, 4, 5, 6, 7].map((n) => w.writeTokens([token(n)])));
+    assert.ok(batches.every((b) => b.tokens.length + b.audit.length <= 3));
+    assert.deepEqual(
+      batches.flatMap((b) => b.tokens.map((t) => t.token)),
+      ['t1', 't2', 't3', 't4', 't5', 't6', 't7'],
+    );
+  });
+
+  it('on failure rejects the token writes and keeps audit rows, in order, for the next flush', async () => {
+    const store = gatedStore();
+    const w = new GroupCommitWriter({ maxRows: 100, write: (b) => store.write(b), retryDelayMs: 10 });
+    const blocker = w.writeTokens([token(0)]);
+    const t = w.writeTokens([token(1)]);
+    const a = w.writeAudit([audit(1)]);
+    store.failNext(new Error('connection lost'));
+    store.release();
+    await blocker;
+    await assert.rejects(t, /connection lost/);
+    await assert.rejects(a, /connection lost/);
+    const next = w.writeTokens([token(2)]);
+    await new Promise((r) => setImmediate(r));
+    store.release();
+    await next;
+    const last = store.batches.at(-1)!;
+    assert.deepEqual(
+      last.audit.map((r) => r.seq),
+      [1],
+      'the audit row was retried',
+    );
+    assert.deepEqual(
+      last.tokens.map((r) => r.token),
+      ['t2'],
+      'the failed token row was not',
+    );
+  });
+
+  it('drain writes what is queued and close refuses new rows', async () => {
+    const batches: WriteBatch[] = [];
+    const w = new GroupCommitWriter({
+      maxRows: 10,
+      write: async (b) => {
+        batches.push(b);
+      },
+    });
+    void w.writeAudit([audit(1)]);
+    assert.equal(await w.close(), 0);
+    assert.equal(batches.length, 1);
+    await assert.rejects(w.writeTokens([token(9)]), /closed/);
+  });
+});
