@@ -24,20 +24,40 @@ export interface AuditorDeps {
   readonly log: Logger;
 }
 
+interface Pending {
+  readonly row: AuditRow;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+const REGISTER_RETRY_MS = 1000;
+
 export class Auditor {
+  /** Rows waiting for the chain record to be stored (audit rows reference it). */
+  private pending: Pending[] = [];
+  private registered = false;
+  private registering: Promise<void> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+
   private constructor(
     private readonly head: ChainHead,
     private readonly chainKey: Buffer,
+    private readonly wrappedKey: Buffer,
     private readonly deps: AuditorDeps,
   ) {}
 
-  /** Opens a new chain: a fresh key, wrapped by the KEK and stored with the chain id. */
+  /**
+   * Opens a new chain: a fresh key, wrapped by the KEK. The chain record is
+   * stored before the first event; when the store is down at start, events
+   * wait (in order) until it is back, so the chain never has a hole.
+   */
   static async open(deps: AuditorDeps): Promise<Auditor> {
     const chainId = randomBytes(16).toString('hex');
     const chainKey = generateKey();
     const wrappedKey = await deps.kek.wrap(chainKey, kmsContext.auditChain(chainId));
-    await deps.store.insertAuditChain({ chainId, kekRef: deps.kek.kekRef, wrappedKey, host: hostname() });
-    return new Auditor(new ChainHead(chainKey, chainId), chainKey, deps);
+    const auditor = new Auditor(new ChainHead(chainKey, chainId), chainKey, wrappedKey, deps);
+    await auditor.register().catch(() => {});
+    return auditor;
   }
 
   get chainId(): string {
@@ -54,9 +74,18 @@ export class Auditor {
       seq: link.seq,
       hash: link.hash.toString('hex'),
     });
-    return this.deps.sink.writeAudit([
-      { chainId: this.head.chainId, seq: link.seq, prevHash: link.prevHash, hash: link.hash, event: text },
-    ]);
+    const row: AuditRow = {
+      chainId: this.head.chainId,
+      seq: link.seq,
+      prevHash: link.prevHash,
+      hash: link.hash,
+      event: text,
+    };
+    if (this.registered) return this.deps.sink.writeAudit([row]);
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ row, resolve, reject });
+      this.register().catch(() => {});
+    });
   }
 
   /** Best effort: the caller does not wait, but a failure is logged (the row stays queued). */
@@ -70,9 +99,50 @@ export class Auditor {
   }
 
   close(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     zeroize(this.chainKey);
   }
+
+  private register(): Promise<void> {
+    if (this.registered) return Promise.resolve();
+    this.registering ??= this.deps.store
+      .insertAuditChain({
+        chainId: this.head.chainId,
+        kekRef: this.deps.kek.kekRef,
+        wrappedKey: this.wrappedKey,
+        host: hostname(),
+      })
+      .then(
+        () => {
+          this.registered = true;
+          const rows = this.pending;
+          this.pending = [];
+          // In order, behind the chain record.
+          for (const p of rows) this.deps.sink.writeAudit([p.row]).then(p.resolve, p.reject);
+        },
+        (err: unknown) => {
+          this.registering = undefined;
+          // Waiters are told; their rows stay, in order, for the next attempt.
+          for (const p of this.pending) {
+            p.reject(err);
+            p.resolve = noop;
+            p.reject = noop;
+          }
+          if (this.retryTimer === undefined) {
+            this.retryTimer = setTimeout(() => {
+              this.retryTimer = undefined;
+              this.register().catch(() => {});
+            }, REGISTER_RETRY_MS);
+            this.retryTimer.unref();
+          }
+          throw err;
+        },
+      );
+    return this.registering;
+  }
 }
+
+function noop(): void {}
 
 function errorSummary(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : 'unknown error';

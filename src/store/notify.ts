@@ -29,7 +29,12 @@ export const KEY_EVENTS_CHANNEL = 'sidekey_key_events';
 export type KeyEvent =
   | { readonly kind: 'ork-revoked'; readonly tenant: string; readonly orkId: string }
   | { readonly kind: 'tek-changed'; readonly tenant: string }
-  | { readonly kind: 'tenant-shredded'; readonly tenant: string };
+  | { readonly kind: 'tenant-shredded'; readonly tenant: string }
+  /** Records deleted: other sidecars drop them from their ciphertext record caches. */
+  | { readonly kind: 'tokens-deleted'; readonly tenant: string; readonly tokens: readonly string[] };
+
+/** NOTIFY payloads must stay under 8000 bytes: deletions are announced in chunks of this many tokens. */
+export const TOKENS_PER_EVENT = 200;
 
 /** Payload format version: bump on any incompatible change. */
 const EVENT_VERSION = 1;
@@ -42,11 +47,21 @@ export function encodeKeyEvent(event: KeyEvent): string {
   if (!isId(event.tenant) || (event.kind === 'ork-revoked' && !isId(event.orkId))) {
     throw new TypeError('malformed key event');
   }
-  return JSON.stringify(
-    event.kind === 'ork-revoked'
-      ? { v: EVENT_VERSION, kind: event.kind, tenant: event.tenant, orkId: event.orkId }
-      : { v: EVENT_VERSION, kind: event.kind, tenant: event.tenant },
-  );
+  switch (event.kind) {
+    case 'ork-revoked':
+      return JSON.stringify({ v: EVENT_VERSION, kind: event.kind, tenant: event.tenant, orkId: event.orkId });
+    case 'tokens-deleted':
+      if (event.tokens.length > TOKENS_PER_EVENT || !event.tokens.every(isId))
+        throw new TypeError('malformed key event');
+      return JSON.stringify({
+        v: EVENT_VERSION,
+        kind: event.kind,
+        tenant: event.tenant,
+        tokens: event.tokens,
+      });
+    default:
+      return JSON.stringify({ v: EVENT_VERSION, kind: event.kind, tenant: event.tenant });
+  }
 }
 
 /** The event, or undefined for anything malformed or from an unknown format version. */
@@ -67,6 +82,10 @@ export function decodeKeyEvent(payload: string): KeyEvent | undefined {
       return { kind: 'tek-changed', tenant: o.tenant };
     case 'tenant-shredded':
       return { kind: 'tenant-shredded', tenant: o.tenant };
+    case 'tokens-deleted':
+      return Array.isArray(o.tokens) && o.tokens.length <= TOKENS_PER_EVENT && o.tokens.every(isId)
+        ? { kind: 'tokens-deleted', tenant: o.tenant, tokens: o.tokens as string[] }
+        : undefined;
     default:
       return undefined;
   }

@@ -101,6 +101,7 @@ export interface Store {
   getTokens(tokens: readonly string[]): Promise<TokenRow[]>;
   deleteTokens(tenant: string, orkId: string, tokens: readonly string[]): Promise<number>;
 
+  /** Idempotent: inserting an existing chain id changes nothing. */
   insertAuditChain(row: Omit<AuditChainRow, 'startedAt'>): Promise<void>;
   listAuditChains(): Promise<AuditChainRow[]>;
   readAuditEvents(chainId: string, afterSeq: number, limit: number): Promise<AuditRow[]>;

@@ -6,6 +6,7 @@
  */
 import { sidecarGrants } from './grants.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import { notifyKeyEvent, TOKENS_PER_EVENT } from './notify.js';
 import type {
   AuditChainRow,
   AuditRow,
@@ -151,13 +152,17 @@ export class SqlStore implements Store {
     return r.rows.map(orkRow);
   }
 
+  /** Revokes and, in the same transaction, tells every sidecar (delivered at commit). */
   async revokeOrk(tenant: string, orkId: string): Promise<boolean> {
-    const r = await this.sql.query(
-      `update sidekey_orks set state = 'revoked', revoked_at = now()
-        where tenant = $1 and ork_id = $2 and state = 'active'`,
-      [tenant, orkId],
-    );
-    return r.rowCount > 0;
+    return this.sql.transaction(async (tx) => {
+      const r = await tx.query(
+        `update sidekey_orks set state = 'revoked', revoked_at = now()
+          where tenant = $1 and ork_id = $2 and state = 'active'`,
+        [tenant, orkId],
+      );
+      if (r.rowCount > 0) await notifyKeyEvent(tx, { kind: 'ork-revoked', tenant, orkId });
+      return r.rowCount > 0;
+    });
   }
 
   async write(batch: WriteBatch): Promise<void> {
@@ -217,17 +222,29 @@ export class SqlStore implements Store {
     }));
   }
 
+  /** Deletes and announces the deleted tokens so other sidecars drop their cached records. */
   async deleteTokens(tenant: string, orkId: string, tokens: readonly string[]): Promise<number> {
-    const r = await this.sql.query(
-      'delete from sidekey_tokens where tenant = $1 and ork_id = $2 and token = any($3::text[])',
-      [tenant, orkId, tokens],
-    );
-    return r.rowCount;
+    return this.sql.transaction(async (tx) => {
+      const r = await tx.query<{ token: string }>(
+        'delete from sidekey_tokens where tenant = $1 and ork_id = $2 and token = any($3::text[]) returning token',
+        [tenant, orkId, tokens],
+      );
+      const deleted = r.rows.map((x) => x.token);
+      for (let i = 0; i < deleted.length; i += TOKENS_PER_EVENT) {
+        await notifyKeyEvent(tx, {
+          kind: 'tokens-deleted',
+          tenant,
+          tokens: deleted.slice(i, i + TOKENS_PER_EVENT),
+        });
+      }
+      return deleted.length;
+    });
   }
 
   async insertAuditChain(row: Omit<AuditChainRow, 'startedAt'>): Promise<void> {
     await this.sql.query(
-      `insert into sidekey_audit_chains (chain_id, kek_ref, wrapped_key, host) values ($1, $2, decode($3, 'hex'), $4)`,
+      `insert into sidekey_audit_chains (chain_id, kek_ref, wrapped_key, host) values ($1, $2, decode($3, 'hex'), $4)
+       on conflict (chain_id) do nothing`,
       [row.chainId, row.kekRef, hex(row.wrappedKey), row.host],
     );
   }

@@ -242,7 +242,8 @@ export function runStoreContract(opts: StoreContractOptions): void {
       const chainId = freshChainId();
       const wrappedKey = randomBytes(60);
       await store.insertAuditChain({ chainId, kekRef: 'local:1', wrappedKey, host: 'pod-a' });
-      await assert.rejects(store.insertAuditChain({ chainId, kekRef: 'local:1', wrappedKey, host: 'pod-b' }));
+      // Idempotent (a retry after an unknown commit outcome), and never overwrites.
+      await store.insertAuditChain({ chainId, kekRef: 'local:1', wrappedKey, host: 'pod-b' });
       const chain = (await store.listAuditChains()).find((c) => c.chainId === chainId);
       assert.equal(chain?.kekRef, 'local:1');
       assert.equal(chain?.host, 'pod-a');
