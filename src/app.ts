@@ -12,13 +12,23 @@ import { Keyring } from './keyring/index.js';
 import { createKekRing, type KekRing } from './kms/index.js';
 import { createLoggers, describeError, HealthChecker, type Loggers, Metrics } from './observability/index.js';
 import { TokenService } from './service/index.js';
-import { openStore, type Store } from './store/index.js';
+import {
+  isStoreUnavailable,
+  type KeyEvent,
+  listenKeyEvents,
+  openStore,
+  SchemaError,
+  type Store,
+} from './store/index.js';
 import { createTenant, issueOrk } from './tenants/index.js';
+import { listenGrpc } from './transport/grpc/index.js';
 import { createHttpApp, listenHttp } from './transport/http/index.js';
 import { GroupCommitWriter } from './writer/group-commit.js';
 
 export interface Daemon {
   readonly httpPort: number;
+  /** Absolute path of the gRPC unix socket. */
+  readonly grpcSocket: string;
   readonly service: TokenService;
   readonly keyring: Keyring;
   readonly store: Store;
@@ -50,13 +60,20 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
 
     const store = await openStore(config.store, config.dataDir, {
       onError: (err) => log.warn({ err: describeError(err) }, 'store connection problem'),
+      // A sidecar may start before its database is reachable: it serves
+      // UNAVAILABLE (and /readyz 503) until it is. TLS and login problems
+      // still stop the start with a clear message.
+      allowUnavailableAtStart: true,
     });
     cleanup.push(() => store.close());
     if (store.kind === 'embedded') {
       const applied = await store.migrate();
       if (applied.length > 0) log.info({ applied }, 'embedded store schema created or upgraded');
     } else {
-      await store.ping();
+      await store.ping().catch((err: unknown) => {
+        if (!isStoreUnavailable(err) && !(err instanceof SchemaError)) throw err;
+        log.warn({ err: describeError(err) }, 'the store is not ready yet; serving UNAVAILABLE until it is');
+      });
     }
 
     let writer: GroupCommitWriter | undefined;
@@ -99,6 +116,19 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
     });
 
     if (config.bootstrapDemo) await bootstrapDemo(config, { store, keks }, log, note);
+    if (config.store.kind === 'postgres') {
+      const events = listenKeyEvents(
+        config.store,
+        (event) => applyKeyEvent(event, keyring, service),
+        (state) => {
+          // Notifications sent while we were away are lost: forget every key.
+          if (state === 'connected') keyring.clear();
+          log.info({ state }, 'key event listener');
+        },
+        { onError: (err) => log.warn({ err: describeError(err) }, 'key event listener problem') },
+      );
+      cleanup.push(() => events.close());
+    }
 
     const health = new HealthChecker({
       keks,
@@ -122,19 +152,39 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
         log.error({ err: describeError(err), requestId }, 'internal error'),
     });
     const http = await listenHttp(app, config.http.host, config.http.port);
+    const grpc = await listenGrpc({
+      service,
+      socketPath: config.grpcSocket,
+      readiness: () => health.readiness(),
+      clientToken,
+      maxMessageBytes: config.limits.maxBodyBytes,
+      shutdownGraceMs: config.shutdownTimeoutMs / 2,
+      log,
+    }).catch(async (err: unknown) => {
+      await http.close();
+      throw err;
+    });
     log.info(
-      { host: config.http.host, port: http.port, store: store.kind, kms: keks.primary.provider },
+      {
+        host: config.http.host,
+        port: http.port,
+        grpcSocket: grpc.socketPath,
+        store: store.kind,
+        kms: keks.primary.provider,
+      },
       'serving',
     );
 
     let closing: Promise<void> | undefined;
     return {
       httpPort: http.port,
+      grpcSocket: grpc.socketPath,
       service,
       keyring,
       store,
       close: () => {
         closing ??= (async () => {
+          await grpc.close();
           await http.close();
           const unwritten = await writer.close();
           if (unwritten > 0)
@@ -152,6 +202,23 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
   } catch (err) {
     await undo();
     throw err;
+  }
+}
+
+/** Another sidecar or the CLI changed keys or records: forget what we cached about them. */
+function applyKeyEvent(event: KeyEvent, keyring: Keyring, service: TokenService): void {
+  switch (event.kind) {
+    case 'ork-revoked':
+      keyring.invalidateOrk(event.tenant, event.orkId);
+      return;
+    case 'tek-changed':
+    case 'tenant-shredded':
+      keyring.invalidateTenant(event.tenant);
+      if (event.kind === 'tenant-shredded') service.forgetRecords();
+      return;
+    case 'tokens-deleted':
+      service.forgetRecords(event.tokens);
+      return;
   }
 }
 

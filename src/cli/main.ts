@@ -3,15 +3,14 @@
  * to stdout, notes to stderr; exit 0 on success, non-zero with a one-line
  * reason otherwise (2 for usage errors).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../config/index.js';
 import { SidekeyError } from '../errors/index.js';
 import { DataDirLockedError, SchemaError, StoreConfigError, StoreUnavailableError } from '../store/index.js';
+import { SocketInUseError } from '../transport/grpc/index.js';
 import { parse } from './args.js';
-import { auditCommand, certsCommand, configCommand, keysCommand, migrateCommand } from './commands/ops.js';
-import { orkCommand } from './commands/ork.js';
-import { serveCommand } from './commands/serve.js';
-import { tenantCommand } from './commands/tenant.js';
 import { CliError, type CliIo } from './io.js';
 
 const HELP = `sidekey — key management and tokenization sidecar
@@ -40,10 +39,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return 0;
   }
   if (command === '--version' || command === 'version') {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-      version: string;
-    };
-    io.stdout(`${pkg.version}\n`);
+    io.stdout(`${packageVersion()}\n`);
     return 0;
   }
   const args = parse(rest);
@@ -51,29 +47,43 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stdout(HELP);
     return 0;
   }
+  // Commands load only what they use (the injector does not load the daemon).
   switch (command) {
     case 'serve':
-      return serveCommand(io);
+      return (await import('./commands/serve.js')).serveCommand(io);
     case 'migrate':
-      return migrateCommand(args, io);
+      return (await import('./commands/ops.js')).migrateCommand(args, io);
     case 'tenant':
-      return tenantCommand(args, io);
+      return (await import('./commands/tenant.js')).tenantCommand(args, io);
     case 'ork':
-      return orkCommand(args, io);
+      return (await import('./commands/ork.js')).orkCommand(args, io);
     case 'keys':
-      return keysCommand(args, io);
+      return (await import('./commands/ops.js')).keysCommand(args, io);
     case 'audit':
-      return auditCommand(args, io);
+      return (await import('./commands/ops.js')).auditCommand(args, io);
     case 'config':
-      return configCommand(args, io);
+      return (await import('./commands/ops.js')).configCommand(args, io);
     case 'certs':
-      return certsCommand(args, io);
-    case 'injector': {
-      const { injectorCommand } = await import('./commands/injector.js');
-      return injectorCommand(io);
-    }
+      return (await import('./commands/ops.js')).certsCommand(args, io);
+    case 'injector':
+      return (await import('./commands/injector.js')).injectorCommand(io);
     default:
       throw new CliError(`unknown command ${JSON.stringify(command)}; see sidekey --help`, 2);
+  }
+}
+
+/** The version in the package.json above this module (src/ in a checkout, dist/src/ when built). */
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'package.json');
+    if (existsSync(candidate)) {
+      const pkg = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'sidekey' && pkg.version) return pkg.version;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return 'unknown';
+    dir = parent;
   }
 }
 
@@ -86,7 +96,8 @@ export function describeFailure(err: unknown): { line: string; code: number } {
     err instanceof SchemaError ||
     err instanceof StoreConfigError ||
     err instanceof StoreUnavailableError ||
-    err instanceof SidekeyError
+    err instanceof SidekeyError ||
+    err instanceof SocketInUseError
   ) {
     return { line: err.message, code: 1 };
   }

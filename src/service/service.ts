@@ -292,7 +292,9 @@ export class TokenService {
       throw permissionDenied('this sidecar does not serve that tenant');
     }
     if (ctx.orkString === undefined || ctx.orkString === '') {
-      throw unauthenticated('the organisation key (X-Sidekey-Org-Key) is missing');
+      throw unauthenticated(
+        'the organisation key is missing (X-Sidekey-Org-Key header, x-sidekey-org-key metadata)',
+      );
     }
     const id = await this.deps.keyring.authenticate(ctx.orkString);
     audit.orkId = id.orkId;

@@ -1,0 +1,47 @@
+# syntax=docker/dockerfile:1
+# sidekey: the sidecar daemon, its CLI and the Kubernetes injector, one image.
+#   docker build -t sidekey .
+#   docker run --read-only -v sidekey-data:/var/lib/sidekey -v sidekey-run:/run/sidekey sidekey
+# The steps below are rehearsed without Docker by test/k8s/image.test.ts:
+# keep the two in step.
+ARG NODE_IMAGE=node:24-slim
+
+# 1. Build: every dependency, TypeScript → dist/.
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY k8s-sidecar ./k8s-sidecar
+RUN npm run build
+
+# 2. Production dependencies only, no install scripts.
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+# 3. Runtime: node, the compiled code, production dependencies; nothing else.
+FROM ${NODE_IMAGE} AS runtime
+# npm, npx, corepack and yarn are not needed to run sidekey: fewer binaries, fewer CVEs.
+# The two directories sidekey writes to belong to its user; everything else is read-only to it.
+RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
+      /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-* \
+ && mkdir -p /var/lib/sidekey /run/sidekey \
+ && chown 10001:10001 /var/lib/sidekey /run/sidekey \
+ && chmod 0750 /var/lib/sidekey /run/sidekey
+ENV NODE_ENV=production \
+    SIDEKEY_DATA_DIR=/var/lib/sidekey \
+    SIDEKEY_GRPC_SOCKET=/run/sidekey/sidekey.sock
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY bin ./bin
+COPY proto ./proto
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+# Numeric, so Kubernetes can check runAsNonRoot without reading /etc/passwd.
+USER 10001:10001
+VOLUME ["/var/lib/sidekey", "/run/sidekey"]
+ENTRYPOINT ["node", "/app/bin/sidekey.js"]
+CMD ["serve"]
