@@ -34,7 +34,9 @@ it('every acknowledged token survives kill -9', async () => {
         const values = [`c${c}-r${r}-a`, `c${c}-r${r}-b`, `c${c}-r${r}-ü😀`];
         const res = await post(url, '/v1/tokenize', ork, { tenant: 'demo', field: 'f', values });
         assert.equal(res.status, 200, res.text);
-        res.body.tokens.forEach((t: string, i: number) => expected.set(t, values[i]!));
+        res.body.tokens.forEach((t: string, i: number) => {
+          expected.set(t, values[i]!);
+        });
       }
     }),
   );
