@@ -55,7 +55,13 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
     for (const f of cleanup.reverse()) await Promise.resolve(f()).catch(() => {});
   };
   try {
-    const keks = await createKekRing(config, { random: systemRandom, warn: (m) => log.warn(m) });
+    let writer: GroupCommitWriter | undefined;
+    const metrics = new Metrics(() => writer?.depth ?? 0);
+    const keks = await createKekRing(config, {
+      random: systemRandom,
+      warn: (m) => log.warn(m),
+      observe: (o) => metrics.kmsCall(o.provider, o.operation, o.outcome, o.seconds),
+    });
     cleanup.push(() => Promise.all(keks.all().map((k) => k.close())).then(() => {}));
 
     const store = await openStore(config.store, config.dataDir, {
@@ -76,8 +82,6 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
       });
     }
 
-    let writer: GroupCommitWriter | undefined;
-    const metrics = new Metrics(() => writer?.depth ?? 0);
     writer = new GroupCommitWriter({
       maxRows: config.writer.maxRows,
       write: (batch) => store.write(batch),

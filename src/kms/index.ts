@@ -1,3 +1,12 @@
-export { createKekRing, LOCAL_KEK_FILE } from './factory.js';
+export { AwsKek, type AwsKekOptions, awsKekRef, classifyAwsError } from './aws.js';
+export { createKekRing, type KekFactoryDeps, LOCAL_KEK_FILE } from './factory.js';
+export {
+  instrumentKek,
+  type KmsCallObservation,
+  type KmsCallObserver,
+  type KmsCallOutcome,
+  type KmsOperationName,
+} from './instrument.js';
 export { LocalKek, loadOrCreateLocalKek, localKekRef } from './local.js';
 export * from './port.js';
+export { classifyVaultError, VaultKek, type VaultKekOptions, vaultKekRef } from './vault.js';
