@@ -51,8 +51,10 @@ describe('GroupCommitWriter', () => {
     const store = gatedStore();
     const w = new GroupCommitWriter({ maxRows: 100, write: (b) => store.write(b) });
     const first = w.writeTokens([token(1)]);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(store.batches.length, 1, 'an idle writer flushes on the next turn of the event loop');
     const later = [w.writeTokens([token(2)]), w.writeTokens([token(3), token(4)]), w.writeAudit([audit(1)])];
-    assert.equal(store.batches.length, 1, 'the first row went out alone');
+    assert.equal(store.batches.length, 1, 'rows wait while a flush is in flight');
     let resolved = false;
     void first.then(() => {
       resolved = true;
@@ -93,6 +95,7 @@ describe('GroupCommitWriter', () => {
     const store = gatedStore();
     const w = new GroupCommitWriter({ maxRows: 100, write: (b) => store.write(b), retryDelayMs: 10 });
     const blocker = w.writeTokens([token(0)]);
+    await new Promise((r) => setImmediate(r)); // the blocker's flush is in flight
     const t = w.writeTokens([token(1)]);
     const a = w.writeAudit([audit(1)]);
     store.failNext(new Error('connection lost'));
@@ -101,7 +104,7 @@ describe('GroupCommitWriter', () => {
     await assert.rejects(t, /connection lost/);
     await assert.rejects(a, /connection lost/);
     const next = w.writeTokens([token(2)]);
-    await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
     store.release();
     await next;
     const last = store.batches.at(-1)!;

@@ -1,8 +1,8 @@
 /**
  * Group commit of token records and audit events.
  *
- * Requests enqueue rows and await their promise; the writer flushes whatever
- * is queued as ONE transaction (one multi-row statement per table). While a
+ * Requests enqueue rows and await their promise; on the next turn of the
+ * event loop the writer flushes whatever is queued as ONE transaction (one multi-row statement per table). While a
  * flush is in flight, new rows accumulate and go out together in the next
  * one, so batches grow with load and latency stays one commit at low load.
  * A flush is capped at `maxRows` rows.
@@ -87,11 +87,17 @@ export class GroupCommitWriter {
 
   private kick(): void {
     if (this.flushing !== undefined || (this.retryTimer !== undefined && this.tokens.length === 0)) return;
-    this.flushing = this.flushLoop().finally(() => {
-      this.flushing = undefined;
-      // Rows may have arrived while the loop was finishing.
-      if (this.tokens.length > 0) this.kick();
-    });
+    // Start on the next turn of the event loop, not inside the enqueuing
+    // request: requests whose bytes already arrived are parsed first and join
+    // this flush. (It matters most for the embedded store, whose WebAssembly
+    // database blocks the thread while it writes.)
+    this.flushing = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.flushLoop())
+      .finally(() => {
+        this.flushing = undefined;
+        // Rows may have arrived while the loop was finishing.
+        if (this.tokens.length > 0) this.kick();
+      });
   }
 
   private async flushLoop(): Promise<void> {
