@@ -369,14 +369,16 @@ export function classifyPgError(
         opts,
       );
     }
-    if (code === 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA') {
+    // OpenSSL names alerts differently across versions (Node 20: ERR_SSL_TLSV1_ALERT_…,
+    // ERR_SSL_SSLV3_ALERT_…; Node 24: ERR_SSL_SSL/TLS_ALERT_…): match on the alert itself.
+    if (code.startsWith('ERR_SSL_') && code.endsWith('_ALERT_UNKNOWN_CA')) {
       return new StoreAuthError(
         `client certificate rejected by ${where}: unknown CA (SIDEKEY_PG_CERT_FILE is not signed by a CA the server trusts in its ssl_ca_file)`,
         'client-untrusted',
         opts,
       );
     }
-    if (code === 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED') {
+    if (code.startsWith('ERR_SSL_') && code.endsWith('_ALERT_CERTIFICATE_EXPIRED')) {
       return new StoreAuthError(
         `client certificate rejected by ${where}: expired (renew SIDEKEY_PG_CERT_FILE)`,
         'client-expired',
@@ -385,7 +387,7 @@ export function classifyPgError(
     }
     if (code.startsWith('ERR_SSL_') && code.includes('ALERT')) {
       const alert = code
-        .replace(/^ERR_SSL_(SSLV3|TLSV1|TLSV13)_ALERT_/, '')
+        .replace(/^ERR_SSL_.*?_ALERT_/, '')
         .toLowerCase()
         .replaceAll('_', ' ');
       return new StoreAuthError(`client certificate rejected by ${where}: ${alert}`, 'client-rejected', opts);

@@ -71,7 +71,7 @@ describe('postgres TLS: refused certificates', () => {
       notAfter: new Date(Date.now() - DAY),
     });
     const err = await refusal(openPostgresStore({ url: h.url(), caFile: h.caFile, ...writePair(expired) }));
-    assert.equal(err.problem, 'client-expired');
+    assert.equal(err.problem, 'client-expired', err.message);
     assert.match(err.message, /client certificate rejected by .*: expired/);
   });
 
