@@ -63,4 +63,10 @@ it('every acknowledged token survives kill -9', async () => {
     const stopped = await second.exited;
     assert.equal(stopped.code, 0, `graceful shutdown exits 0: ${second.stderr}`);
   }
+  // Secrets stay secret: neither process logged a value or the ORK.
+  const output = first.stdout + first.stderr + second.stdout + second.stderr;
+  assert.ok(output.includes('"name":"audit"'), 'the audit stream was captured');
+  assert.ok(!output.includes(ork), 'the ORK reached the output');
+  for (const value of expected.values())
+    assert.ok(!output.includes(`"${value}"`), `a value reached the output: ${value}`);
 });
