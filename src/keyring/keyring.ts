@@ -61,6 +61,8 @@ export class Keyring {
   private readonly teks: KeyCache<TekMeta>;
   private readonly fdks: KeyCache<FdkMeta>;
   private readonly tenantKeys: LRUCache<string, TenantKeyRow[]>;
+  /** Bumped by every invalidation, so reads it aborted can tell and retry. */
+  private generation = 0;
   private readonly refused = new LRUCache<string, SidekeyError>({ max: 10_000, ttl: NEGATIVE_TTL_MS });
 
   constructor(private readonly deps: KeyringDeps) {
@@ -135,6 +137,7 @@ export class Keyring {
 
   /** Drops everything cached about a tenant's keys (rotation, shredding). */
   invalidateTenant(tenant: string): void {
+    this.generation++;
     this.tenantKeys.delete(tenant);
     this.teks.deleteWhere((m) => m.tenant === tenant);
     this.fdks.deleteWhere((m) => m.tenant === tenant);
@@ -143,6 +146,7 @@ export class Keyring {
 
   /** Zeroes and drops every cached key (shutdown, or after missed notifications). */
   clear(): void {
+    this.generation++;
     this.orks.clear();
     this.teks.clear();
     this.fdks.clear();
@@ -155,11 +159,17 @@ export class Keyring {
   }
 
   private async keyRows(tenant: string, refresh = false): Promise<TenantKeyRow[]> {
-    try {
-      const rows = await this.tenantKeys.fetch(tenant, { forceRefresh: refresh });
-      return rows ?? [];
-    } catch (err) {
-      throw asUnavailable(err, 'the key store is unavailable');
+    for (let attempt = 0; ; attempt++) {
+      const generation = this.generation;
+      try {
+        const rows = await this.tenantKeys.fetch(tenant, { forceRefresh: refresh });
+        return rows ?? [];
+      } catch (err) {
+        // clear()/invalidateTenant() abort reads in flight (their result may
+        // predate the change): read again rather than fail the request.
+        if (this.generation !== generation && attempt < 2) continue;
+        throw asUnavailable(err, 'the key store is unavailable');
+      }
     }
   }
 

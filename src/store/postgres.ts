@@ -149,6 +149,14 @@ function poolClient(pool: pg.Pool, classify: (err: unknown) => unknown): SqlClie
       }
       const tx = executor(conn, classify);
       let discard = false;
+      // A checked-out connection has no pool listener: one that drops mid-
+      // transaction (server crash) would emit an unhandled 'error' and end
+      // the process. The statement in flight rejects by itself; only make
+      // sure the connection is never reused.
+      const onConnectionError = () => {
+        discard = true;
+      };
+      conn.on('error', onConnectionError);
       try {
         await tx.query('begin');
         const result = await fn(tx);
@@ -167,6 +175,7 @@ function poolClient(pool: pg.Pool, classify: (err: unknown) => unknown): SqlClie
         }
         throw err;
       } finally {
+        conn.removeListener('error', onConnectionError);
         conn.release(discard);
       }
     },

@@ -1,0 +1,38 @@
+/**
+ * The HTTP API suite on the `postgres` store: a harness PostgreSQL with TLS
+ * and client-certificate logins only; schema, tenants and ORKs made by the
+ * real CLI with the operator certificate; the daemon logs in with the
+ * sidecar certificate (and so has only the sidecar role's grants).
+ */
+import { startFleet } from '../support/fleet.js';
+import { runApiSuite } from './api-suite.js';
+
+runApiSuite({
+  name: 'postgres',
+  async setup() {
+    const fleet = await startFleet();
+    try {
+      await fleet.createTenant('demo');
+      await fleet.createTenant('acme');
+      const demo = await fleet.issueOrk('demo', 'demo app');
+      const demo2 = await fleet.issueOrk('demo', 'demo batch');
+      const acme = await fleet.issueOrk('acme', 'acme app');
+      const d = await fleet.startSidecar();
+      return {
+        url: d.url,
+        port: d.daemon.httpPort,
+        ork: demo.ork,
+        demoOrk2: demo2.ork,
+        acmeOrk: acme.ork,
+        async rowCount() {
+          const [row] = await fleet.pg.adminQuery<{ n: string }>('select count(*) as n from sidekey_tokens');
+          return Number(row?.n);
+        },
+        teardown: () => fleet.destroy(),
+      };
+    } catch (err) {
+      await fleet.destroy();
+      throw err;
+    }
+  },
+});

@@ -1,0 +1,230 @@
+/**
+ * The database holds no plaintext value and no ORK (issue 3, DESIGN.md
+ * principle 4). A sidecar on the `postgres` store tokenizes, detokenizes,
+ * encrypts, decrypts and deletes distinctive values; then the operator dumps
+ * the database with `pg_dump` (over mutual TLS, operator certificate) and the
+ * test searches the dump for every value and every ORK — as UTF-8 text, hex
+ * and base64 at every alignment — and the server's files (tables, WAL, every
+ * other file under its data directory) for the raw bytes.
+ *
+ * "No ORK" covers the ORK string, the wrapped ORK inside it and the ORK's
+ * 32 bytes themselves (unwrapped here with the local development KEK).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { decodeOrkString, systemRandom } from '../../src/crypto/index.js';
+import { kmsContext, LOCAL_KEK_FILE, LocalKek, loadOrCreateLocalKek } from '../../src/kms/index.js';
+import type { TestDaemon } from '../support/daemon.js';
+import { type Fleet, type IssuedOrk, startFleet } from '../support/fleet.js';
+import { post } from '../support/http.js';
+import { DATABASE, findPostgresBin, OPERATOR_ROLE } from '../support/postgres.js';
+
+const TENANT = 'secretive';
+let fleet: Fleet;
+let d: TestDaemon;
+let orks: IssuedOrk[];
+
+before(async () => {
+  fleet = await startFleet();
+  await fleet.createTenant(TENANT);
+  orks = [await fleet.issueOrk(TENANT, 'first'), await fleet.issueOrk(TENANT, 'second')];
+  d = await fleet.startSidecar();
+});
+after(async () => {
+  await fleet?.destroy();
+});
+
+/** Values nobody else writes: a random part makes an accidental match impossible. */
+function distinctive(shape: (tag: string) => string): string {
+  return shape(randomBytes(6).toString('hex'));
+}
+
+/**
+ * The forms a value could take in a text dump besides its UTF-8 text: hex
+ * (bytea output) and base64/base64url starting at any of the 3 byte
+ * alignments (the value may sit anywhere inside a larger encoded blob; the
+ * last, partial group is left out as it depends on what follows).
+ */
+function encodedForms(bytes: Buffer): string[] {
+  const hex = bytes.toString('hex');
+  const forms = [hex, hex.toUpperCase()];
+  for (let skip = 0; skip < 3; skip++) {
+    const tail = bytes.subarray(skip);
+    const whole = Math.floor(tail.length / 3) * 3;
+    if (whole < 12) continue; // shorter needles would say nothing
+    const b64 = tail.subarray(0, whole).toString('base64');
+    forms.push(b64, b64.replaceAll('+', '-').replaceAll('/', '_'));
+  }
+  return forms;
+}
+
+function found(haystack: string, needles: readonly string[]): string | undefined {
+  return needles.find((n) => haystack.includes(n));
+}
+
+/** Every regular file under `dir`, recursively. */
+function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (st?.isDirectory()) out.push(...filesUnder(path));
+    else if (st?.isFile()) out.push(path);
+  }
+  return out;
+}
+
+function pgDump(): string {
+  const c = fleet.pg.connection(OPERATOR_ROLE);
+  const conninfo = [
+    `host=${fleet.pg.host}`,
+    `port=${fleet.pg.port}`,
+    `dbname=${DATABASE}`,
+    `user=${OPERATOR_ROLE}`,
+    'sslmode=verify-full',
+    `sslrootcert=${c.caFile}`,
+    `sslcert=${c.certFile}`,
+    `sslkey=${c.keyFile}`,
+  ].join(' ');
+  const r = spawnSync(join(findPostgresBin(), 'pg_dump'), ['--no-password', '--dbname', conninfo], {
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  assert.equal(r.status, 0, `pg_dump failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+describe('the needle generator', () => {
+  it('finds a value inside base64 and hex blobs at any offset', () => {
+    const value = Buffer.from('a value that must be found 0123456789', 'utf8');
+    for (let prefix = 0; prefix < 3; prefix++) {
+      const blob = Buffer.concat([randomBytes(prefix), value, randomBytes(5)]);
+      for (const text of [blob.toString('base64'), blob.toString('base64url'), blob.toString('hex')]) {
+        assert.ok(found(text, encodedForms(value)) !== undefined, `offset ${prefix}`);
+      }
+    }
+  });
+});
+
+describe('the database after real traffic', () => {
+  it('holds no plaintext value and no ORK: not in pg_dump, not in any server file', async () => {
+    const [first, second] = orks as [IssuedOrk, IssuedOrk];
+    const tokenized = [
+      distinctive((t) => `plaintext-email-${t}@example.org`),
+      distinctive((t) => `Zoë Ünïcödé ${t} 東京都千代田区 🎉`),
+      distinctive((t) => `${t}-${'long value with a repeating body '.repeat(40)}`),
+      distinctive((t) => `4111-1111-1111-${t}`),
+    ];
+    const kept = distinctive((t) => `kept-by-the-second-ork-${t}`);
+    const deleted = distinctive((t) => `deleted-soon-${t}@example.com`);
+    const encrypted = [distinctive((t) => `encrypted-ssn-${t}`), distinctive((t) => `encrypted-note ${t} ✓`)];
+    const values = [...tokenized, kept, deleted, ...encrypted];
+
+    const t1 = await post(d.url, '/v1/tokenize', first.ork, {
+      tenant: TENANT,
+      field: 'pii',
+      values: tokenized,
+    });
+    assert.equal(t1.status, 200, t1.text);
+    const t2 = await post(d.url, '/v1/tokenize', second.ork, {
+      tenant: TENANT,
+      field: 'pii',
+      values: [kept],
+    });
+    assert.equal(t2.status, 200, t2.text);
+    const t3 = await post(d.url, '/v1/tokenize', first.ork, {
+      tenant: TENANT,
+      field: 'pii',
+      values: [deleted],
+    });
+    assert.equal(t3.status, 200, t3.text);
+    const tokens: string[] = [...t1.body.tokens, ...t2.body.tokens];
+
+    const r = await post(d.url, '/v1/detokenize', first.ork, {
+      tenant: TENANT,
+      tokens: [...t1.body.tokens, ...t3.body.tokens],
+      purpose: 'no-plaintext test',
+    });
+    assert.deepEqual(
+      r.body.results.map((x: { value: string }) => x.value),
+      [...tokenized, deleted],
+    );
+    const del = await post(d.url, '/v1/tokens/delete', first.ork, { tenant: TENANT, tokens: t3.body.tokens });
+    assert.deepEqual(del.body, { deleted: 1 });
+    const e = await post(d.url, '/v1/encrypt', first.ork, {
+      tenant: TENANT,
+      field: 'ssn',
+      plaintexts: encrypted,
+      context: 'user:1',
+    });
+    assert.equal(e.status, 200, e.text);
+    const back = await post(d.url, '/v1/decrypt', first.ork, {
+      tenant: TENANT,
+      field: 'ssn',
+      ciphertexts: e.body.ciphertexts,
+      context: 'user:1',
+    });
+    assert.deepEqual(
+      back.body.results.map((x: { plaintext: string }) => x.plaintext),
+      encrypted,
+    );
+
+    // The ORKs as the organisation holds them, the KEK-wrapped ORK inside
+    // them, and the raw ORK (unwrapped with the local development KEK).
+    const kek = new LocalKek(loadOrCreateLocalKek(join(fleet.opsDir, LOCAL_KEK_FILE)).key, systemRandom);
+    const orkSecrets: { name: string; bytes: Buffer; text?: string }[] = [];
+    for (const o of orks) {
+      const parts = decodeOrkString(o.ork);
+      assert.ok(parts !== undefined);
+      const raw = await kek.unwrap(parts.wrapped, kmsContext.ork(TENANT, o.orkId));
+      assert.equal(raw.length, 32);
+      orkSecrets.push(
+        { name: `ORK string ${o.orkId}`, bytes: Buffer.from(o.ork), text: o.ork },
+        {
+          name: `ORK string body ${o.orkId}`,
+          bytes: Buffer.from(o.ork.slice('sk_ork_'.length)),
+          text: o.ork.slice('sk_ork_'.length),
+        },
+        { name: `wrapped ORK ${o.orkId}`, bytes: parts.wrapped },
+        { name: `ORK ${o.orkId}`, bytes: raw },
+      );
+    }
+    await kek.close();
+
+    // Make sure the server's own files hold everything written so far.
+    await fleet.pg.adminQuery('checkpoint');
+    const dump = pgDump();
+    // The dump is of the right database and did see the traffic.
+    for (const token of tokens) assert.ok(dump.includes(token), 'the dump holds the token records');
+    for (const o of orks) assert.ok(dump.includes(o.orkId), 'the dump holds the ORK records (ids)');
+    assert.ok(dump.includes('no-plaintext test'), 'the dump holds the audit events');
+
+    const leaks: string[] = [];
+    for (const v of values) {
+      const hit = found(dump, [v, ...encodedForms(Buffer.from(v, 'utf8'))]);
+      if (hit !== undefined) leaks.push(`value ${v.slice(0, 24)}… in pg_dump (as ${hit.slice(0, 16)}…)`);
+    }
+    for (const s of orkSecrets) {
+      const hit = found(dump, [...(s.text === undefined ? [] : [s.text]), ...encodedForms(s.bytes)]);
+      if (hit !== undefined) leaks.push(`${s.name} in pg_dump`);
+    }
+
+    const raw = [
+      ...values.map((v) => ({ name: `value ${v.slice(0, 24)}…`, bytes: Buffer.from(v) })),
+      ...orkSecrets,
+    ];
+    const files = filesUnder(fleet.pg.dataDir);
+    let scanned = 0;
+    for (const file of files) {
+      const content = readFileSync(file);
+      scanned += content.length;
+      for (const s of raw) if (content.includes(s.bytes)) leaks.push(`${s.name} in ${file}`);
+    }
+    assert.ok(scanned > 1_000_000, 'the data directory was read');
+    assert.deepEqual(leaks, [], 'no plaintext value and no ORK in the database');
+  });
+});
