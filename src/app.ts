@@ -251,7 +251,8 @@ async function bootstrapDemo(
   if (!created && !existsSync(orkFile)) return;
   const url = `http://${config.http.host.includes(':') && !config.http.host.startsWith('[') ? `[${config.http.host}]` : config.http.host}:${config.http.port}`;
   note('');
-  note('sidekey: development mode (local KEK file, embedded store). Do not use it for real data.');
+  const mode = deps.keks.primary.provider === 'local' ? 'local KEK file, embedded store' : 'embedded store';
+  note(`sidekey: development mode (${mode}). Do not use it for real data.`);
   note(`sidekey: tenant "${DEMO_TENANT}" has its organisation key in ${orkFile}. Try:`);
   note('');
   note(

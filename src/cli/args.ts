@@ -15,6 +15,19 @@ const OPTIONS = {
   label: { type: 'string' },
   out: { type: 'string' },
   'sidecar-role': { type: 'string' },
+  // key lifecycle (rotate, reencrypt, ork rotate, keys retire, tenant shred/purge)
+  all: { type: 'boolean' },
+  force: { type: 'boolean' },
+  'if-older-than': { type: 'string' },
+  'propagation-seconds': { type: 'string' },
+  'ork-file': { type: 'string' },
+  'from-file': { type: 'string' },
+  'new-ork-file': { type: 'string' },
+  'batch-size': { type: 'string' },
+  'throttle-ms': { type: 'string' },
+  below: { type: 'string' },
+  // KEK rotation (rotate kek, ork reissue): a KEK reference, docs/kms.md
+  to: { type: 'string' },
 } as const;
 
 export function parse(argv: readonly string[]): Parsed {

@@ -4,6 +4,10 @@ export interface CliIo {
   readonly cwd: string;
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
+  /** stderr is a terminal: progress is drawn as a bar (otherwise JSON lines). */
+  readonly terminal?: boolean;
+  /** Asks a question on the terminal (only when stdin is one); destructive commands confirm with it. */
+  readonly prompt?: (question: string) => Promise<string>;
 }
 
 /** A failure to report in one line and exit non-zero. */

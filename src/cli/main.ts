@@ -23,7 +23,21 @@ usage: sidekey [command] [options]
   ork issue --tenant T [--label L]         print a new ORK, once
   ork list --tenant T [--json]
   ork revoke --tenant T <ork-id>
+  ork rotate --tenant T --from-file OLD --new-ork-file NEW
+                                           issue a new ORK and move OLD's records to it (resumable)
+  rotate tek --tenant T | --all [--if-older-than 90d] [--propagation-seconds N]
+                                           add a TEK version and make it primary (fleet-safe)
+  reencrypt --tenant T --ork-file F [--batch-size N] [--throttle-ms N]
+                                           move F's records to the primary TEK version (resumable);
+                                           needs the ORK: sidekey alone cannot decrypt
+  rotate kek --to REF                      re-wrap every TEK (and audit chain key) under KEK REF (resumable)
+  ork reissue --tenant T --ork-file OLD [--to REF]
+                                           the same ORK in a string wrapped by the primary KEK (or REF)
   keys status [--tenant T] [--json]        key versions and record counts
+  keys retire --tenant T --below N [--force]
+                                           stop decrypting with versions below N
+  tenant shred <tenant> [--yes]            destroy every TEK version: the tenant's data is gone for good
+  tenant purge <tenant> [--yes]            delete the token rows of a shredded tenant
   audit verify [--json]                    check every audit chain
   certs dev --out DIR                      development CA and certificates for Postgres mTLS
   config print                             effective configuration, secrets redacted
@@ -47,6 +61,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stdout(HELP);
     return 0;
   }
+  // KEK rotation: its own module, so `rotate tek` and `ork issue` stay as they are.
+  if (command === 'rotate' && args.positionals[0] === 'kek')
+    return (await import('./commands/kek.js')).rotateKekCommand(args, io);
+  if (command === 'ork' && args.positionals[0] === 'reissue')
+    return (await import('./commands/kek.js')).orkReissueCommand(args, io);
   // Commands load only what they use (the injector does not load the daemon).
   switch (command) {
     case 'serve':
@@ -59,6 +78,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return (await import('./commands/ork.js')).orkCommand(args, io);
     case 'keys':
       return (await import('./commands/ops.js')).keysCommand(args, io);
+    case 'rotate':
+      return (await import('./commands/rotate.js')).rotateCommand(args, io);
+    case 'reencrypt':
+      return (await import('./commands/reencrypt.js')).reencryptCommand(args, io);
     case 'audit':
       return (await import('./commands/ops.js')).auditCommand(args, io);
     case 'config':
@@ -105,6 +128,17 @@ export function describeFailure(err: unknown): { line: string; code: number } {
   return { line: 'failed', code: 1 };
 }
 
+/** One line from the terminal (stdin), the question on stderr. */
+async function askOnTerminal(question: string): Promise<string> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await rl.question(question);
+  } finally {
+    rl.close();
+  }
+}
+
 const isMain = process.argv[1] !== undefined && /(sidekey(\.js)?|main\.(ts|js))$/.test(process.argv[1]);
 if (isMain) {
   const io: CliIo = {
@@ -112,6 +146,8 @@ if (isMain) {
     cwd: process.cwd(),
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
+    terminal: process.stderr.isTTY === true,
+    ...(process.stdin.isTTY === true && process.stderr.isTTY === true && { prompt: askOnTerminal }),
   };
   runCli(process.argv.slice(2), io).then(
     (code) => {

@@ -1,3 +1,3 @@
 export { ConfigError, loadConfig, redactedConfig } from './load.js';
 export { isLoopbackHost } from './loopback.js';
-export type { Config, KmsConfig, StoreConfig } from './schema.js';
+export type { Config, KmsConfig, KmsSettings, StoreConfig } from './schema.js';

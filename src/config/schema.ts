@@ -5,6 +5,7 @@
  */
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { type KekSpec, parseKekRefList } from '../kms/kek-ref.js';
 import { isLoopbackHost } from './loopback.js';
 
 const TENANT = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -42,6 +43,21 @@ export const rawConfigSchema = z
 
     SIDEKEY_KMS: z.enum(['local', 'aws', 'vault']).default('local'),
     SIDEKEY_KMS_KEY_ID: optionalString,
+    // KEKs this process may also unwrap with (KEK rotation): `local`, `aws:<key>`, `vault:<key>`.
+    SIDEKEY_KMS_PREVIOUS: z
+      .string()
+      .default('')
+      .transform((v, ctx) => {
+        try {
+          return parseKekRefList(v);
+        } catch (err) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `must be a comma-separated list of KEK references: ${(err as Error).message}`,
+          });
+          return z.NEVER;
+        }
+      }),
     AWS_REGION: optionalString,
     AWS_ENDPOINT_URL_KMS: optionalString,
     VAULT_ADDR: optionalString,
@@ -107,6 +123,13 @@ export const rawConfigSchema = z
     if (c.SIDEKEY_KMS === 'vault' && c.VAULT_ADDR === undefined) {
       ctx.addIssue({ code: 'custom', path: ['VAULT_ADDR'], message: 'is required with SIDEKEY_KMS=vault' });
     }
+    if (c.VAULT_ADDR === undefined && c.SIDEKEY_KMS_PREVIOUS.some((k) => k.provider === 'vault')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['VAULT_ADDR'],
+        message: 'is required when SIDEKEY_KMS_PREVIOUS names a vault: KEK',
+      });
+    }
   });
 
 export type RawConfig = z.output<typeof rawConfigSchema>;
@@ -125,6 +148,23 @@ export type KmsConfig =
       readonly caCertFile?: string;
     };
 
+/**
+ * Each provider's settings whatever the primary KEK is: a previous KEK
+ * (`SIDEKEY_KMS_PREVIOUS`) or a rotation target (`--to`) of another provider
+ * uses them.
+ */
+export interface KmsSettings {
+  readonly aws: { readonly region?: string; readonly endpoint?: string };
+  readonly vault: {
+    readonly addr?: string;
+    readonly token?: string;
+    readonly tokenFile?: string;
+    readonly k8sRole?: string;
+    readonly transitMount: string;
+    readonly caCertFile?: string;
+  };
+}
+
 export type StoreConfig =
   | { readonly kind: 'embedded' }
   | {
@@ -141,6 +181,9 @@ export interface Config {
   readonly grpcSocket: string;
   readonly store: StoreConfig;
   readonly kms: KmsConfig;
+  /** KEKs this process can also unwrap with (`SIDEKEY_KMS_PREVIOUS`); the primary wraps. */
+  readonly kmsPrevious: readonly KekSpec[];
+  readonly kmsSettings: KmsSettings;
   /** Empty: every tenant. */
   readonly tenants: readonly string[];
   readonly clientTokenFile: string | undefined;
@@ -196,12 +239,28 @@ export function toConfig(raw: RawConfig, cwd: string): Config {
             ...(raw.VAULT_CACERT && { caCertFile: raw.VAULT_CACERT }),
           }
         : { provider: 'local' };
+  const kmsSettings: KmsSettings = {
+    aws: {
+      ...(raw.AWS_REGION && { region: raw.AWS_REGION }),
+      ...(raw.AWS_ENDPOINT_URL_KMS && { endpoint: raw.AWS_ENDPOINT_URL_KMS }),
+    },
+    vault: {
+      transitMount: raw.SIDEKEY_VAULT_TRANSIT_MOUNT,
+      ...(raw.VAULT_ADDR && { addr: raw.VAULT_ADDR }),
+      ...(raw.VAULT_TOKEN && { token: raw.VAULT_TOKEN }),
+      ...(raw.SIDEKEY_VAULT_TOKEN_FILE && { tokenFile: raw.SIDEKEY_VAULT_TOKEN_FILE }),
+      ...(raw.SIDEKEY_VAULT_K8S_ROLE && { k8sRole: raw.SIDEKEY_VAULT_K8S_ROLE }),
+      ...(raw.VAULT_CACERT && { caCertFile: raw.VAULT_CACERT }),
+    },
+  };
   return {
     dataDir,
     http: { host: raw.SIDEKEY_HTTP_HOST, port: raw.SIDEKEY_HTTP_PORT },
     grpcSocket: raw.SIDEKEY_GRPC_SOCKET ?? join(dataDir, 'sidekey.sock'),
     store,
     kms,
+    kmsPrevious: raw.SIDEKEY_KMS_PREVIOUS,
+    kmsSettings,
     tenants: raw.SIDEKEY_TENANTS,
     clientTokenFile: raw.SIDEKEY_CLIENT_TOKEN_FILE,
     logLevel: raw.SIDEKEY_LOG_LEVEL,

@@ -2,12 +2,14 @@
  * Builds the KEK ring from the validated configuration. The only place that
  * knows which adapters exist.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../config/index.js';
+import type { Config, KmsSettings } from '../config/index.js';
 import type { RandomSource } from '../crypto/index.js';
 import { AwsKek, type AwsKekOptions } from './aws.js';
 import { instrumentKek, type KmsCallObserver } from './instrument.js';
-import { LocalKek, loadOrCreateLocalKek } from './local.js';
+import { KekRefError, type KekSpec } from './kek-ref.js';
+import { LocalKek, loadOrCreateLocalKek, localKekRef } from './local.js';
 import { type KekPort, type KekRing, kekRing } from './port.js';
 import { VaultKek, type VaultKekOptions } from './vault.js';
 
@@ -29,23 +31,134 @@ export interface KekFactoryDeps {
 
 export const LOCAL_KEK_FILE = 'kek.key';
 
-export async function createKekRing(
-  config: Pick<Config, 'kms' | 'dataDir'>,
+/** What the ring is built from; `kmsPrevious`/`kmsSettings` may be omitted (no previous KEK). */
+export type KekRingConfig = Pick<Config, 'kms' | 'dataDir'> &
+  Partial<Pick<Config, 'kmsPrevious' | 'kmsSettings'>>;
+
+/**
+ * The primary KEK (wraps every new key) and the previous ones
+ * (`SIDEKEY_KMS_PREVIOUS`: unwrap only, during a KEK rotation), each
+ * instrumented. A previous KEK that is the primary is dropped.
+ */
+export async function createKekRing(config: KekRingConfig, deps: KekFactoryDeps): Promise<KekRing> {
+  const primary = observed(createKek(config, deps), deps);
+  const previous: KekPort[] = [];
+  try {
+    for (const spec of config.kmsPrevious ?? []) {
+      const kek = observed(createKekFromSpec(spec, settingsOf(config), config.dataDir, deps, false), deps);
+      if (kek.kekRef === primary.kekRef || previous.some((p) => p.kekRef === kek.kekRef)) await kek.close();
+      else previous.push(kek);
+    }
+  } catch (err) {
+    for (const k of [primary, ...previous]) await k.close().catch(() => {});
+    throw err;
+  }
+  await Promise.all([primary, ...previous].map((k) => checkAtStart(k, deps)));
+  return kekRing(primary, previous);
+}
+
+/**
+ * A KEK from a reference (`sidekey rotate kek --to`, `ork reissue --to`),
+ * with this process's provider settings. Instrumented like the ring's.
+ * `local` loads the data directory's key file, creating it if absent.
+ */
+export async function createKekFromRef(
+  spec: KekSpec,
+  config: KekRingConfig,
   deps: KekFactoryDeps,
-): Promise<KekRing> {
-  const kek = createKek(config, deps);
-  const primary = deps.observe === undefined ? kek : instrumentKek(kek, deps.observe);
-  if (primary.provider !== 'local') {
-    // Say at start, in the log, what /readyz will say: a denied or wrong key
-    // is a configuration error an operator must see, not a retry loop.
-    const health = await withDeadline(primary.health(), STARTUP_CHECK_MS);
-    if (health === undefined) {
-      deps.warn(`KMS ${primary.kekRef} did not answer within ${STARTUP_CHECK_MS / 1000} s at start`);
-    } else if (!health.ok) {
-      deps.warn(`KMS ${primary.kekRef} is not ready: ${health.reason}`);
+): Promise<KekPort> {
+  const kek = observed(createKekFromSpec(spec, settingsOf(config), config.dataDir, deps, true), deps);
+  await checkAtStart(kek, deps);
+  return kek;
+}
+
+function observed(kek: KekPort, deps: KekFactoryDeps): KekPort {
+  return deps.observe === undefined ? kek : instrumentKek(kek, deps.observe);
+}
+
+/** Say at start, in the log, what /readyz will say: a denied or wrong key is a configuration error an operator must see, not a retry loop. */
+async function checkAtStart(kek: KekPort, deps: KekFactoryDeps): Promise<void> {
+  if (kek.provider === 'local') return;
+  const health = await withDeadline(kek.health(), STARTUP_CHECK_MS);
+  if (health === undefined) {
+    deps.warn(`KMS ${kek.kekRef} did not answer within ${STARTUP_CHECK_MS / 1000} s at start`);
+  } else if (!health.ok) {
+    deps.warn(`KMS ${kek.kekRef} is not ready: ${health.reason}`);
+  }
+}
+
+/** Provider settings; from the primary's configuration when the caller gave none. */
+function settingsOf(config: KekRingConfig): KmsSettings {
+  if (config.kmsSettings !== undefined) return config.kmsSettings;
+  const kms = config.kms;
+  return {
+    aws:
+      kms.provider === 'aws'
+        ? {
+            ...(kms.region !== undefined && { region: kms.region }),
+            ...(kms.endpoint !== undefined && { endpoint: kms.endpoint }),
+          }
+        : {},
+    vault:
+      kms.provider === 'vault'
+        ? {
+            addr: kms.addr,
+            transitMount: kms.transitMount,
+            ...(kms.token !== undefined && { token: kms.token }),
+            ...(kms.tokenFile !== undefined && { tokenFile: kms.tokenFile }),
+            ...(kms.k8sRole !== undefined && { k8sRole: kms.k8sRole }),
+            ...(kms.caCertFile !== undefined && { caCertFile: kms.caCertFile }),
+          }
+        : { transitMount: 'transit' },
+  };
+}
+
+function createKekFromSpec(
+  spec: KekSpec,
+  settings: KmsSettings,
+  dataDir: string,
+  deps: KekFactoryDeps,
+  createLocal: boolean,
+): KekPort {
+  switch (spec.provider) {
+    case 'local': {
+      const path = join(dataDir, LOCAL_KEK_FILE);
+      // A previous KEK must already exist: creating a fresh key file would unwrap nothing.
+      if (!createLocal && !existsSync(path)) {
+        throw new KekRefError(`local KEK: no key file ${path} (SIDEKEY_KMS_PREVIOUS names "local")`);
+      }
+      const { key, created } = loadOrCreateLocalKek(path);
+      const ref = localKekRef(key);
+      if (spec.fingerprint !== undefined && ref !== `local:${spec.fingerprint}`) {
+        key.fill(0);
+        throw new KekRefError(`local KEK: the key file ${path} is ${ref}, not local:${spec.fingerprint}`);
+      }
+      if (created) deps.warn(`created the local development KEK ${path}: for development only`);
+      return new LocalKek(key, deps.random);
+    }
+    case 'aws':
+      return new AwsKek({
+        ...deps.aws,
+        keyId: spec.keyId,
+        ...(settings.aws.region !== undefined && { region: settings.aws.region }),
+        ...(settings.aws.endpoint !== undefined && { endpoint: settings.aws.endpoint }),
+      });
+    case 'vault': {
+      const v = settings.vault;
+      if (v.addr === undefined) throw new KekRefError(`vault:${spec.keyName}: VAULT_ADDR is not set`);
+      return new VaultKek({
+        warn: deps.warn,
+        ...deps.vault,
+        addr: v.addr,
+        keyName: spec.keyName,
+        transitMount: spec.mount ?? v.transitMount,
+        ...(v.token !== undefined && { token: v.token }),
+        ...(v.tokenFile !== undefined && { tokenFile: v.tokenFile }),
+        ...(v.k8sRole !== undefined && { k8sRole: v.k8sRole }),
+        ...(v.caCertFile !== undefined && { caCertFile: v.caCertFile }),
+      });
     }
   }
-  return kekRing(primary);
 }
 
 /** The start-up check must not hold the start for the adapter's full retry budget. */

@@ -80,6 +80,18 @@ create table sidekey_audit_events (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'ORK replacement (ork rotate)',
+    // `sidekey ork rotate` records which ORK replaces which before it moves a
+    // single record, so an interrupted rotation resumes towards the same new
+    // ORK. Only ids: sidekey never stores an ORK. No new table, so the
+    // sidecar grants (select on sidekey_orks) are unchanged.
+    sql: `
+alter table sidekey_orks add column replaced_by text;
+alter table sidekey_orks add column replaced_at timestamptz;
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

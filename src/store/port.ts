@@ -73,6 +73,51 @@ export interface KeyStatusRow {
   readonly records: number;
 }
 
+/** Records per (tenant, TEK version, ORK): rotation progress for `keys status`. */
+export interface RecordCountRow {
+  readonly tenant: string;
+  readonly version: number;
+  readonly orkId: string;
+  readonly records: number;
+}
+
+/** Which token records a re-encryption still has to move (keyset pagination by token). */
+export interface MoveQuery {
+  readonly tenant: string;
+  /** Records of this ORK id... */
+  readonly orkId: string;
+  /** ...except those already under this TEK version (omitted: every record of the ORK). */
+  readonly exceptVersion?: number;
+  /** Only tokens after this one ('' for the first page). */
+  readonly afterToken: string;
+  readonly limit: number;
+}
+
+/**
+ * One re-encrypted record. Applied only if the row is still exactly `from`
+ * (optimistic: a deleted or concurrently changed row is left alone).
+ */
+export interface TokenReplacement {
+  readonly token: string;
+  readonly from: { readonly orkId: string; readonly tekVersion: number; readonly envelope: Buffer };
+  readonly to: { readonly orkId: string; readonly tekVersion: number; readonly envelope: Buffer };
+}
+
+/** An `ork rotate` in progress or done: `fromOrkId`'s records move to `toOrkId`. */
+export interface OrkReplacementRow {
+  readonly tenant: string;
+  readonly fromOrkId: string;
+  readonly toOrkId: string;
+  /** Set when every record had moved; null while the move is unfinished. */
+  readonly finishedAt: Date | null;
+}
+
+/** A key as stored: wrapped by the KEK that `kekRef` names. */
+export interface WrappedKey {
+  readonly kekRef: string;
+  readonly wrapped: Buffer;
+}
+
 export interface WriteBatch {
   readonly tokens: readonly TokenRow[];
   readonly audit: readonly AuditRow[];
@@ -107,5 +152,61 @@ export interface Store {
   readAuditEvents(chainId: string, afterSeq: number, limit: number): Promise<AuditRow[]>;
 
   keyStatus(tenant?: string): Promise<KeyStatusRow[]>;
+
+  // KEK rotation (operator role; docs/kms.md "KEK rotation"): no ORK, no
+  // plaintext data, only wrapped keys change.
+
+  /** Wrapped (not destroyed) TEK rows whose KEK is not `kekRef`, in (tenant, version) order after `after`. */
+  listTenantKeysNotUnder(
+    kekRef: string,
+    after: { readonly tenant: string; readonly version: number } | undefined,
+    limit: number,
+  ): Promise<TenantKeyRow[]>;
+  /**
+   * Re-wraps one TEK version, only if the row still holds `from` (optimistic:
+   * a concurrently changed or destroyed row is left alone, false). Announces
+   * `tek-changed` at commit.
+   */
+  rewrapTenantKey(tenant: string, version: number, from: WrappedKey, to: WrappedKey): Promise<boolean>;
+  /** Re-wraps an audit chain's MAC key, only if the row still holds `from`. */
+  rewrapAuditChain(chainId: string, from: WrappedKey, to: WrappedKey): Promise<boolean>;
+
+  // Key lifecycle (operator role; docs/operations.md). Every change is
+  // announced to the fleet in the transaction that makes it.
+
+  /** Adds TEK `version` as `active` (decrypt-capable, not yet used to encrypt). False if it exists. */
+  addTekVersion(tenant: string, version: number, key: { kekRef: string; wrapped: Buffer }): Promise<boolean>;
+  /** One transaction: the primary becomes `active` and `version` (active) becomes primary. False if `version` is not active. */
+  promoteTekVersion(tenant: string, version: number): Promise<boolean>;
+  /**
+   * Retires the active versions below `below` (never the primary or a newer
+   * one). Unless `force`, changes nothing while records still use a version
+   * below `below`, and says how many.
+   */
+  retireTekVersions(
+    tenant: string,
+    below: number,
+    force: boolean,
+  ): Promise<{ readonly retired: number[]; readonly blockingRecords: number }>;
+  /**
+   * Crypto-shredding: every TEK version destroyed (wrapped key set to null)
+   * and the tenant marked shredded, in one transaction. Returns the versions
+   * destroyed now, or undefined for an unknown tenant.
+   */
+  shredTenant(tenant: string): Promise<number[] | undefined>;
+  /** Rewrites the tenant key table so destroyed key bytes leave its live pages (best effort). */
+  compactTenantKeys(): Promise<void>;
+  /** Deletes up to `limit` token rows of a shredded tenant; 0 when none are left (or it is not shredded). */
+  purgeTenantTokens(tenant: string, limit: number): Promise<number>;
+  recordCounts(tenant?: string): Promise<RecordCountRow[]>;
+  listTokensToMove(query: MoveQuery): Promise<TokenRow[]>;
+  countTokensToMove(query: Omit<MoveQuery, 'afterToken' | 'limit'>): Promise<number>;
+  /** Optimistic update of each record; returns how many were replaced. Sidecars drop their cached copies. */
+  replaceTokenEnvelopes(tenant: string, rows: readonly TokenReplacement[]): Promise<number>;
+  /** Records (once) that `fromOrkId` is being replaced by `toOrkId`; returns the replacement in force. */
+  beginOrkReplacement(tenant: string, fromOrkId: string, toOrkId: string): Promise<OrkReplacementRow>;
+  getOrkReplacement(tenant: string, fromOrkId: string): Promise<OrkReplacementRow | undefined>;
+  finishOrkReplacement(tenant: string, fromOrkId: string): Promise<void>;
+
   close(): Promise<void>;
 }

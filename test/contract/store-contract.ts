@@ -287,6 +287,43 @@ export function runStoreContract(opts: StoreContractOptions): void {
       assert.deepEqual(await store.keyStatus(freshTenant()), []);
     });
 
+    it('KEK rotation: lists keys not under a KEK after a cursor, re-wraps only unchanged rows', async () => {
+      const tenant = await newTenant();
+      const target = `aws:alias/${freshTenant()}`;
+      const [row] = await store.getTenantKeys(tenant);
+      assert.ok(row?.wrapped);
+      const listed = await store.listTenantKeysNotUnder(target, { tenant, version: 0 }, 1000);
+      assert.ok(listed.some((k) => k.tenant === tenant && k.version === 1));
+      assert.ok(
+        (await store.listTenantKeysNotUnder(target, { tenant, version: 1 }, 1000)).every(
+          (k) => k.tenant > tenant,
+        ),
+        'the cursor is exclusive',
+      );
+      const from = { kekRef: row.kekRef, wrapped: row.wrapped };
+      const to = { kekRef: target, wrapped: randomBytes(64) };
+      // A stale read (other bytes) changes nothing.
+      assert.equal(await store.rewrapTenantKey(tenant, 1, { ...from, wrapped: randomBytes(60) }, to), false);
+      assert.equal(await store.rewrapTenantKey(tenant, 1, from, to), true);
+      const [after] = await store.getTenantKeys(tenant);
+      assert.equal(after?.kekRef, target);
+      assert.deepEqual(after?.wrapped && Buffer.from(after.wrapped), to.wrapped);
+      assert.equal(after?.state, 'primary');
+      assert.equal(await store.rewrapTenantKey(tenant, 1, from, to), false, 'not twice');
+      assert.ok(
+        !(await store.listTenantKeysNotUnder(target, undefined, 100_000)).some((k) => k.tenant === tenant),
+      );
+
+      const chainId = await newChain();
+      const chain = (await store.listAuditChains()).find((c) => c.chainId === chainId);
+      assert.ok(chain);
+      const chainFrom = { kekRef: chain.kekRef, wrapped: chain.wrappedKey };
+      assert.equal(await store.rewrapAuditChain(chainId, chainFrom, to), true);
+      assert.equal(await store.rewrapAuditChain(chainId, chainFrom, to), false);
+      const moved = (await store.listAuditChains()).find((c) => c.chainId === chainId);
+      assert.equal(moved?.kekRef, target);
+    });
+
     it('reports its kind', () => {
       assert.ok(store.kind === 'embedded' || store.kind === 'postgres');
     });

@@ -22,14 +22,30 @@ export async function migrateCommand(args: Parsed, io: CliIo): Promise<number> {
 }
 
 export async function keysCommand(args: Parsed, io: CliIo): Promise<number> {
+  if (args.positionals[0] === 'retire') return (await import('./keys-retire.js')).retireCommand(args, io);
   if (args.positionals[0] !== 'status')
-    throw usageError('usage: sidekey keys status [--tenant <tenant>] [--json]');
+    throw usageError(
+      'usage: sidekey keys status [--tenant <tenant>] [--json] | keys retire --tenant <tenant> --below N [--force]',
+    );
   const tenant = option(args, 'tenant');
-  const rows = await withAdmin(io, (ctx) => ctx.store.keyStatus(tenant));
+  const { rows, counts } = await withAdmin(io, async (ctx) => ({
+    rows: await ctx.store.keyStatus(tenant),
+    counts: await ctx.store.recordCounts(tenant),
+  }));
   if (tenant !== undefined && rows.length === 0) throw new CliError(`tenant ${tenant} does not exist`);
-  const out = rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() }));
+  // Record counts per ORK show how far a re-encryption or an ORK rotation has come.
+  const out = rows.map((r) => ({
+    ...r,
+    createdAt: r.createdAt.toISOString(),
+    recordsByOrk: Object.fromEntries(
+      counts.filter((c) => c.tenant === r.tenant && c.version === r.version).map((c) => [c.orkId, c.records]),
+    ),
+  }));
   if (flag(args, 'json')) io.stdout(`${JSON.stringify(out, null, 2)}\n`);
-  else io.stdout(table(out, ['tenant', 'version', 'state', 'kekRef', 'records', 'createdAt']));
+  else {
+    io.stdout(table(out, ['tenant', 'version', 'state', 'kekRef', 'records', 'createdAt']));
+    if (counts.length > 0) io.stdout(`\n${table(counts, ['tenant', 'version', 'orkId', 'records'])}`);
+  }
   return 0;
 }
 

@@ -5,7 +5,7 @@ import { flag, option, type Parsed, required } from '../args.js';
 import { CliError, type CliIo, table, usageError } from '../io.js';
 
 const USAGE =
-  'usage: sidekey ork issue --tenant <tenant> [--label L] | ork list --tenant <tenant> [--json] | ork revoke --tenant <tenant> <ork-id>';
+  'usage: sidekey ork issue --tenant <tenant> [--label L] | ork list --tenant <tenant> [--json] | ork revoke --tenant <tenant> <ork-id> | ork rotate --tenant <tenant> --from-file OLD --new-ork-file NEW';
 
 export async function orkCommand(args: Parsed, io: CliIo): Promise<number> {
   const [sub, id] = args.positionals;
@@ -48,7 +48,7 @@ export async function orkCommand(args: Parsed, io: CliIo): Promise<number> {
       const tenant = required(args, 'tenant', USAGE);
       if (id === undefined || !ORK_ID_PATTERN.test(id))
         throw usageError(`an ORK id (32 hex characters) is required: ${USAGE}`);
-      await withAdmin(io, async (ctx) => {
+      const stranded = await withAdmin(io, async (ctx) => {
         const revoked = await ctx.store.revokeOrk(tenant, id);
         await ctx.audit({
           operation: 'ork.revoke',
@@ -57,10 +57,20 @@ export async function orkCommand(args: Parsed, io: CliIo): Promise<number> {
           orkId: id,
         });
         if (!revoked) throw new CliError(`no active ORK ${id} for tenant ${tenant}`);
+        // Records still under the ORK can no longer be read by anyone (docs/operations.md).
+        return (await ctx.store.recordCounts(tenant))
+          .filter((c) => c.orkId === id)
+          .reduce((n, c) => n + c.records, 0);
       });
       io.stderr(`revoked ORK ${id} of tenant ${tenant}\n`);
+      if (stranded > 0)
+        io.stderr(
+          `note: ${stranded} record(s) made with this ORK can no longer be read; \`sidekey ork rotate\` before revoking keeps them\n`,
+        );
       return 0;
     }
+    case 'rotate':
+      return (await import('./ork-rotate.js')).orkRotateCommand(args, io);
     default:
       throw usageError(USAGE);
   }

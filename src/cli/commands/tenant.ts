@@ -27,7 +27,15 @@ export async function tenantCommand(args: Parsed, io: CliIo): Promise<number> {
       else io.stdout(table(tenants, ['tenant', 'state', 'primaryVersion', 'createdAt']));
       return 0;
     }
+    case 'shred':
+    case 'purge': {
+      if (name === undefined) throw usageError(`usage: sidekey tenant ${sub} <tenant> [--yes]`);
+      const { shredCommand, purgeCommand } = await import('./tenant-shred.js');
+      return sub === 'shred' ? shredCommand(name, args, io) : purgeCommand(name, args, io);
+    }
     default:
-      throw usageError('usage: sidekey tenant create <tenant> | sidekey tenant list [--json]');
+      throw usageError(
+        'usage: sidekey tenant create <tenant> | tenant list [--json] | tenant shred <tenant> [--yes] | tenant purge <tenant> [--yes]',
+      );
   }
 }

@@ -1,0 +1,216 @@
+/**
+ * sidekey for the benchmark: compiled as production runs it (tsc, like the
+ * container image), provisioned on the harness PostgreSQL through the real
+ * CLI with the operator certificate, and served by separate `sidekey serve`
+ * processes logging in with the sidecar certificate.
+ *
+ * The build goes to a temporary directory (never to dist/, which
+ * bin/sidekey.js would prefer over the sources for every test run); it gets
+ * symlinks to node_modules and proto/ so modules and the contract resolve as
+ * in the image.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OPERATOR_ROLE, SIDECAR_ROLE, type TestPostgres } from '../../test/support/postgres.js';
+import { type Child, spawnChild } from './children.js';
+
+export interface Build {
+  /** The command line that runs `sidekey` (node + script). */
+  readonly command: readonly string[];
+  readonly mode: 'compiled' | 'tsx';
+  /** Prefix of file URLs in profiles (the build directory). */
+  readonly root: string;
+  remove(): void;
+}
+
+export function buildSidekey(repo: string, mode: 'compiled' | 'tsx'): Build {
+  if (mode === 'tsx') {
+    return { command: [join(repo, 'bin', 'sidekey.js')], mode, root: repo, remove: () => {} };
+  }
+  const out = mkdtempSync(join(tmpdir(), 'sidekey-bench-build-'));
+  const tsc = join(repo, 'node_modules', '.bin', 'tsc');
+  const r = spawnSync(tsc, ['-p', join(repo, 'tsconfig.build.json'), '--outDir', out], {
+    cwd: repo,
+    encoding: 'utf8',
+  });
+  const main = join(out, 'src', 'cli', 'main.js');
+  if (!existsSync(main)) {
+    rmSync(out, { recursive: true, force: true });
+    throw new Error(`tsc produced no ${main}: ${r.stdout}${r.stderr}`);
+  }
+  // Type errors (another engineer's work in progress) do not stop the emit; say so.
+  if (r.status !== 0) process.stderr.write(`bench: tsc reported errors (emitted anyway):\n${r.stdout}\n`);
+  symlinkSync(join(repo, 'node_modules'), join(out, 'node_modules'));
+  symlinkSync(join(repo, 'proto'), join(out, 'proto'));
+  copyFileSync(join(repo, 'package.json'), join(out, 'package.json'));
+  process.once('exit', () => rmSync(out, { recursive: true, force: true }));
+  return { command: [main], mode, root: out, remove: () => rmSync(out, { recursive: true, force: true }) };
+}
+
+export function pgEnv(pg: TestPostgres, role: string): Record<string, string> {
+  const c = pg.connection(role);
+  return {
+    SIDEKEY_STORE: 'postgres',
+    SIDEKEY_PG_URL: c.url,
+    SIDEKEY_PG_CA_FILE: c.caFile,
+    SIDEKEY_PG_CERT_FILE: c.certFile,
+    SIDEKEY_PG_KEY_FILE: c.keyFile,
+  };
+}
+
+const baseEnv = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' });
+
+export interface Provisioned {
+  /** Holds the local KEK (kek.key) every sidecar copies, as a fleet shares one KMS key. */
+  readonly opsDir: string;
+  readonly tenant: string;
+  readonly ork: string;
+}
+
+/** `sidekey migrate`, `tenant create`, `ork issue` as the operator role. */
+export function provision(build: Build, pg: TestPostgres, tenant: string, scratch: string): Provisioned {
+  const opsDir = mkdtempSync(join(scratch, 'ops-'));
+  const env = {
+    ...baseEnv(),
+    SIDEKEY_DATA_DIR: opsDir,
+    SIDEKEY_LOG_LEVEL: 'error',
+    ...pgEnv(pg, OPERATOR_ROLE),
+  };
+  const cli = (args: string[]) => {
+    const r = spawnSync(process.execPath, [...build.command, ...args], {
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    if (r.status !== 0) throw new Error(`sidekey ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+    return r.stdout;
+  };
+  cli(['migrate', '--sidecar-role', SIDECAR_ROLE]);
+  cli(['tenant', 'create', tenant]);
+  const ork = cli(['ork', 'issue', '--tenant', tenant, '--label', 'bench']).trim();
+  if (ork === '') throw new Error('sidekey ork issue printed no ORK');
+  return { opsDir, tenant, ork };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Daemon {
+  readonly child: Child;
+  readonly pid: number;
+  readonly url: string;
+  readonly grpcSocket: string;
+  readonly dataDir: string;
+  /** Milliseconds from spawn to the first 200 of /readyz. */
+  readonly readyMs: number;
+  /** performance.now() of the spawn. */
+  readonly spawnedAt: number;
+  /** SIGTERM, wait (SIGKILL after a grace period); true when it exited by itself with status 0. */
+  stop(): Promise<boolean>;
+}
+
+export interface DaemonOptions {
+  readonly build: Build;
+  readonly pg: TestPostgres;
+  readonly provisioned: Provisioned;
+  readonly scratch: string;
+  readonly nodeFlags?: readonly string[];
+  readonly env?: Record<string, string>;
+  readonly readyTimeoutMs?: number;
+}
+
+/** Spawns `sidekey serve` with a fresh data directory and waits for /readyz (polled every 10 ms). */
+export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
+  const dataDir = mkdtempSync(join(o.scratch, 'sidecar-'));
+  copyFileSync(join(o.provisioned.opsDir, 'kek.key'), join(dataDir, 'kek.key'));
+  const port = await freePort();
+  const grpcSocket = join(dataDir, 'sidekey.sock');
+  const url = `http://127.0.0.1:${port}`;
+  const started = performance.now();
+  // Audit events and logs go to /dev/null: their serialization is measured, a log pipeline is not.
+  const child = spawnChild(
+    'sidekey',
+    process.execPath,
+    [...(o.nodeFlags ?? []), ...o.build.command, 'serve'],
+    {
+      env: {
+        ...baseEnv(),
+        ...pgEnv(o.pg, SIDECAR_ROLE),
+        SIDEKEY_DATA_DIR: dataDir,
+        SIDEKEY_HTTP_PORT: String(port),
+        SIDEKEY_GRPC_SOCKET: grpcSocket,
+        SIDEKEY_LOG_LEVEL: 'warn',
+        ...o.env,
+      },
+      stdout: 'ignore',
+    },
+  );
+  const deadline = started + (o.readyTimeoutMs ?? 30_000);
+  let readyMs: number | undefined;
+  while (readyMs === undefined) {
+    if (child.proc.exitCode !== null || child.proc.signalCode !== null) {
+      throw new Error(`sidekey exited during start: ${child.stderr().slice(-2000)}`);
+    }
+    if (performance.now() > deadline) {
+      await child.stop('SIGKILL');
+      throw new Error(`sidekey was not ready within ${o.readyTimeoutMs ?? 30_000} ms: ${child.stderr()}`);
+    }
+    try {
+      const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1_000) });
+      await res.arrayBuffer();
+      if (res.status === 200) readyMs = performance.now() - started;
+    } catch {
+      // not listening yet
+    }
+    if (readyMs === undefined) await new Promise((r) => setTimeout(r, 10));
+  }
+  return {
+    child,
+    pid: child.pid,
+    url,
+    grpcSocket,
+    dataDir,
+    readyMs,
+    spawnedAt: started,
+    async stop() {
+      await child.stop('SIGTERM', 15_000);
+      const { code, signal } = await child.exited;
+      rmSync(dataDir, { recursive: true, force: true });
+      return code === 0 && signal === null;
+    },
+  };
+}
+
+/** POST a JSON body to the daemon; returns status and parsed body. */
+export async function post(
+  url: string,
+  path: string,
+  ork: string,
+  body: unknown,
+): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-sidekey-org-key': ork },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = text;
+  }
+  return { status: res.status, body: parsed };
+}

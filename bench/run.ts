@@ -1,0 +1,792 @@
+/**
+ * `npm run bench [-- --quick]`: the performance benchmark of issue 6.
+ *
+ * One run, one machine: a real PostgreSQL with TLS and client-certificate
+ * auth, the floors (bare hono, bare grpc-js, in-process crypto, PostgreSQL
+ * multi-row inserts over the same mTLS pool), then sidekey as separate
+ * processes under separate load-generator processes, start-to-ready, and a
+ * CPU profile of the tokenize hot path. Writes bench/results/<stamp>.json,
+ * bench/results/latest.json and docs/performance.md, and prints a table.
+ *
+ * Benchmarks are not tests (CONVENTIONS.md): nothing here fails a build; the
+ * exit status is 0 whether budgets pass or not, non-zero only when the run
+ * itself broke.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { findPostgresBin, SIDECAR_ROLE, startPostgres, type TestPostgres } from '../test/support/postgres.js';
+import { type Child, spawnTs } from './lib/children.js';
+import { type MetricsSnapshot, metricsDelta, readMetrics } from './lib/metrics.js';
+import {
+  cpuSeconds,
+  cpuSecondsOf,
+  loadAverage,
+  machineBusySeconds,
+  memoryKiB,
+  processTree,
+  RssSampler,
+} from './lib/procfs.js';
+import { summarizeProfile } from './lib/profile.js';
+import type { LoadResult } from './lib/protocol.js';
+import {
+  type Budget,
+  budgetsText,
+  type Machine,
+  type Measurement,
+  markdown,
+  type Results,
+  textTable,
+} from './lib/report.js';
+import { type Build, buildSidekey, type Daemon, post, provision, startDaemon } from './lib/sidekey.js';
+
+const REPO = join(import.meta.dirname, '..');
+const RESULTS = join(REPO, 'bench', 'results');
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    seconds: { type: 'string' },
+    warmup: { type: 'string' },
+    'no-profile': { type: 'boolean', default: false },
+    'no-tsx-start': { type: 'boolean', default: false },
+  },
+});
+const quick = args.quick === true;
+const S = {
+  seconds: Number(args.seconds ?? (quick ? 4 : 15)),
+  warmup: Number(args.warmup ?? (quick ? 1 : 3)),
+  cryptoMsPerOp: quick ? 250 : 1000,
+  startRepeats: 3,
+  tsxStartRepeats: quick ? 1 : 3,
+  coldTokens: quick ? 30_000 : 150_000,
+  /** HTTP connections / gRPC calls in flight for 1-value requests. */
+  c1: 32,
+  /** … and for 100-value requests; the PostgreSQL floor uses the same, and the pool has 10. */
+  c100: 10,
+  fixedRate: 2000,
+  fixedRateConnections: 20,
+  tenant: 'bench',
+  field: 'email',
+};
+
+const notes: string[] = [];
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+let loadAtStart: number[] = [];
+
+function machine(pg: string): Machine {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const git = (a: string[]) => {
+    try {
+      return execFileSync('git', a, { cwd: REPO, encoding: 'utf8' }).trim();
+    } catch {
+      return '';
+    }
+  };
+  return {
+    cpu: /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: totalmem() / 2 ** 30,
+    kernel: release(),
+    node: process.version,
+    postgres: pg,
+    date: new Date().toISOString(),
+    commit: git(['rev-parse', '--short', 'HEAD']) || 'unknown',
+    dirtyTree: git(['status', '--porcelain', '--untracked-files=no']) !== '',
+    loadAverageAtStart: loadAtStart,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Measuring one load against one target
+
+interface Target {
+  /** The server process whose CPU and memory are measured. */
+  readonly pid?: number;
+  /** sidekey's base URL, for /metrics. */
+  readonly metricsUrl?: string;
+}
+
+interface Window {
+  readonly result: LoadResult;
+  readonly serverCpu?: number;
+  readonly pgCpu: number;
+  readonly generatorCpu: number;
+  /** Every process on the machine, CPU seconds. */
+  readonly machineCpu: number;
+  readonly peakRssKiB?: number;
+  readonly metrics?: MetricsSnapshot;
+  /** performance.now() at `go` and at the result. */
+  readonly from: number;
+  readonly to: number;
+}
+
+let scratch = '';
+let pgPids: () => number[] = () => [];
+
+async function measureWindow(name: string, script: string, spec: object, target: Target): Promise<Window> {
+  const specFile = join(scratch, `${name}.json`);
+  writeFileSync(specFile, JSON.stringify(spec));
+  const child: Child = spawnTs(name, REPO, script, [specFile]);
+  try {
+    const timeout = ((spec as { warmupSeconds?: number }).warmupSeconds ?? 0) * 1000 + 60_000;
+    await child.message('warm', timeout);
+    const all0 = machineBusySeconds();
+    const pg0 = cpuSecondsOf(pgPids());
+    const gen0 = cpuSeconds(child.pid) ?? 0;
+    const srv0 = target.pid === undefined ? undefined : cpuSeconds(target.pid);
+    const m0 = target.metricsUrl === undefined ? undefined : await readMetrics(target.metricsUrl);
+    const rss = target.pid === undefined ? undefined : new RssSampler(target.pid);
+    const from = performance.now();
+    child.send('go');
+    const result = await child.message<LoadResult>(
+      'result',
+      ((spec as { seconds?: number }).seconds ?? 0) * 1000 + 60_000,
+    );
+    const to = performance.now();
+    const gen1 = cpuSeconds(child.pid) ?? gen0;
+    const srv1 = target.pid === undefined ? undefined : cpuSeconds(target.pid);
+    const pg1 = cpuSecondsOf(pgPids());
+    const all1 = machineBusySeconds();
+    const peakRssKiB = rss?.stop();
+    const m1 = target.metricsUrl === undefined ? undefined : await readMetrics(target.metricsUrl);
+    return {
+      result,
+      from,
+      to,
+      ...(srv0 !== undefined && srv1 !== undefined && { serverCpu: srv1 - srv0 }),
+      pgCpu: pg1 - pg0,
+      generatorCpu: gen1 - gen0,
+      machineCpu: all1 - all0,
+      ...(peakRssKiB !== undefined && { peakRssKiB }),
+      ...(m0 !== undefined && m1 !== undefined && { metrics: metricsDelta(m0, m1) }),
+    };
+  } finally {
+    await child.stop('SIGTERM', 5_000);
+  }
+}
+
+function toMeasurement(
+  base: Pick<Measurement, 'id' | 'title' | 'kind' | 'load' | 'valuesPerRequest'>,
+  w: Window,
+): Measurement {
+  const r = w.result;
+  const perReq = (seconds: number | undefined) =>
+    seconds === undefined || r.ok === 0 ? undefined : (seconds * 1e6) / r.ok;
+  const m = w.metrics;
+  return {
+    ...base,
+    requests: r.ok,
+    errors: r.errors,
+    seconds: r.seconds,
+    requestsPerSecond: r.ok / r.seconds,
+    valuesPerSecond: (r.ok * base.valuesPerRequest) / r.seconds,
+    latencyMs: r.latencyMs,
+    ...(w.serverCpu !== undefined && {
+      cpuUsPerRequest: perReq(w.serverCpu),
+      cpuUsPerValue: (perReq(w.serverCpu) ?? 0) / base.valuesPerRequest,
+      serverCores: w.serverCpu / r.seconds,
+    }),
+    pgCpuUsPerRequest: perReq(w.pgCpu),
+    pgCores: w.pgCpu / r.seconds,
+    generatorCores: w.generatorCpu / r.seconds,
+    otherCores: Math.max(0, (w.machineCpu - (w.serverCpu ?? 0) - w.pgCpu - w.generatorCpu) / r.seconds),
+    ...(w.peakRssKiB !== undefined && { peakRssMiB: w.peakRssKiB / 1024 }),
+    ...(m !== undefined && {
+      kms: {
+        wired: m.kmsWired,
+        keyCalls: m.kmsKeyCalls,
+        healthCalls: m.kmsHealthCalls,
+        keyCallsPer1000: r.ok === 0 ? 0 : (1000 * m.kmsKeyCalls) / r.ok,
+        keyCacheMissesPer1000: r.ok === 0 ? 0 : (1000 * m.keyCacheMisses) / r.ok,
+      },
+      writer: {
+        flushes: m.flushes,
+        rowsPerFlush: m.flushes === 0 ? 0 : m.flushRows / m.flushes,
+        msPerFlush: m.flushes === 0 ? 0 : (1000 * m.flushSeconds) / m.flushes,
+      },
+      heapMiB: { used: m.heapUsedMiB, total: m.heapTotalMiB, external: m.externalMiB },
+    }),
+    ...(r.details !== undefined && { details: r.details }),
+  };
+}
+
+// ---------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const wallStart = performance.now();
+  mkdirSync(RESULTS, { recursive: true });
+  scratch = mkdtempSync(join(tmpdir(), 'sidekey-bench-'));
+  process.once('exit', () => rmSync(scratch, { recursive: true, force: true }));
+  const stamp = new Date()
+    .toISOString()
+    .replaceAll(':', '-')
+    .replace(/\.\d+Z$/, 'Z');
+  log(`${quick ? 'quick' : 'full'} run: ${S.seconds} s windows after ${S.warmup} s warm-ups`);
+  const load0 = loadAverage();
+  loadAtStart = load0;
+  if (load0[0] > 1) {
+    const msg = `the machine was already busy at the start (load average ${load0.join(' ')}): expect noisy numbers`;
+    log(msg);
+    notes.push(`${msg}; the "other" cores column shows what other processes took during each window.`);
+  }
+
+  log('compiling sidekey (tsc) into a temporary directory');
+  const build = buildSidekey(REPO, 'compiled');
+  log('starting PostgreSQL (TLS, client-certificate logins)');
+  const pg = await startPostgres();
+  let daemon: Daemon | undefined;
+  try {
+    const postmaster = Number(readFileSync(join(pg.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    pgPids = () => processTree(postmaster);
+    const pgVersion = execFileSync(join(findPostgresBin(), 'postgres'), ['--version'], {
+      encoding: 'utf8',
+    }).trim();
+    const results = await runAll(pg, build, pgVersion, stamp, (d) => {
+      daemon = d;
+    });
+    const json = `${JSON.stringify(results, null, 2)}\n`;
+    writeFileSync(join(RESULTS, `${stamp}.json`), json);
+    writeFileSync(join(RESULTS, 'latest.json'), json);
+    const doc = join(REPO, 'docs', 'performance.md');
+    writeFileSync(doc, markdown(results));
+    // The repository's formatter owns the layout of Markdown tables.
+    spawnSync(join(REPO, 'node_modules', '.bin', 'biome'), ['format', '--write', doc], { cwd: REPO });
+    process.stdout.write(`\n${textTable(results.measurements)}\n\n${budgetsText(results.budgets)}\n\n`);
+    log(
+      `wrote bench/results/${stamp}.json, bench/results/latest.json and docs/performance.md in ${((performance.now() - wallStart) / 1000).toFixed(0)} s`,
+    );
+  } finally {
+    await daemon?.stop().catch(() => false);
+    await pg.destroy();
+    build.remove();
+  }
+}
+
+async function runAll(
+  pg: TestPostgres,
+  build: Build,
+  pgVersion: string,
+  stamp: string,
+  setDaemon: (d: Daemon | undefined) => void,
+): Promise<Results> {
+  const measurements: Measurement[] = [];
+  const W = { warmupSeconds: S.warmup, seconds: S.seconds };
+
+  log('provisioning through the CLI (migrate, tenant create, ork issue) as the operator');
+  const provisioned = provision(build, pg, S.tenant, scratch);
+  const ork = provisioned.ork;
+  const dOpts = { build, pg, provisioned, scratch };
+
+  // --- floors -------------------------------------------------------------
+  log('floor: in-process crypto');
+  const cryptoChild = spawnTs('crypto-floor', REPO, 'bench/floors/crypto.ts', [String(S.cryptoMsPerOp)]);
+  const crypto = await cryptoChild.message<{ ops: Results['cryptoFloor'] }>('result', 120_000);
+  await cryptoChild.stop();
+
+  const tokenize1Body = JSON.stringify({
+    tenant: S.tenant,
+    field: S.field,
+    values: ['alice.wonderland@example.com'],
+  });
+  const values100 = Array.from(
+    { length: 100 },
+    (_, i) => `user${String(i).padStart(4, '0')}.name@example.com`,
+  );
+  const tokenize100Body = JSON.stringify({ tenant: S.tenant, field: S.field, values: values100 });
+
+  log('floor: bare hono + AES-256-GCM');
+  {
+    const server = spawnTs('hono-floor', REPO, 'bench/floors/hono.ts');
+    const { port } = await server.message<{ port: number }>('ready', 30_000);
+    const w = await measureWindow(
+      'floor-hono',
+      'bench/load/http.ts',
+      {
+        url: `http://127.0.0.1:${port}`,
+        path: '/v1/tokenize',
+        headers: {},
+        bodies: [tokenize1Body],
+        connections: S.c1,
+        ...W,
+      },
+      { pid: server.pid },
+    );
+    measurements.push(
+      toMeasurement(
+        {
+          id: 'floor-hono',
+          title: 'floor: bare hono, 1 AES-GCM/req',
+          kind: 'floor',
+          load: `autocannon, ${S.c1} connections, tokenize-shaped body`,
+          valuesPerRequest: 1,
+        },
+        w,
+      ),
+    );
+    await server.stop();
+  }
+
+  for (const n of [1, 100]) {
+    log(`floor: bare grpc-js over a unix socket, ${n} value(s)`);
+    const socket = join(scratch, 'floor.sock');
+    const server = spawnTs('grpc-floor', REPO, 'bench/floors/grpc.ts', [socket, join(REPO, 'proto')]);
+    await server.message('ready', 30_000);
+    const c = n === 1 ? S.c1 : S.c100;
+    const w = await measureWindow(
+      `floor-grpc-${n}`,
+      'bench/load/grpc.ts',
+      {
+        socket,
+        protoRoot: join(REPO, 'proto'),
+        method: 'Tokenize',
+        request: {
+          tenant: S.tenant,
+          field: S.field,
+          values: n === 1 ? ['alice.wonderland@example.com'] : values100,
+        },
+        metadata: { 'x-sidekey-org-key': 'floor' },
+        concurrency: c,
+        ...W,
+      },
+      { pid: server.pid },
+    );
+    measurements.push(
+      toMeasurement(
+        {
+          id: `floor-grpc-${n}`,
+          title: `floor: bare grpc-js echo, ${n} value${n > 1 ? 's' : ''}/req`,
+          kind: 'floor',
+          load: `grpc-js client, one channel, ${c} calls in flight`,
+          valuesPerRequest: n,
+        },
+        w,
+      ),
+    );
+    await server.stop();
+  }
+
+  log('floor: PostgreSQL 100-row inserts over mTLS');
+  await pg.adminQuery('create table bench_tokens (like sidekey_tokens including all)');
+  await pg.adminQuery(`grant select, insert on bench_tokens to ${SIDECAR_ROLE}`);
+  {
+    const w = await measureWindow(
+      'floor-pg',
+      'bench/floors/pg-insert.ts',
+      {
+        connection: pg.connection(SIDECAR_ROLE),
+        table: 'bench_tokens',
+        batch: 100,
+        concurrency: S.c100,
+        valueBytes: 26,
+        ...W,
+      },
+      {},
+    );
+    measurements.push(
+      toMeasurement(
+        {
+          id: 'floor-pg',
+          title: 'floor: PostgreSQL 100-row insert',
+          kind: 'floor',
+          load: `${S.c100} transactions in flight, one 100-row unnest insert each, sidecar role over mTLS, pool of 10`,
+          valuesPerRequest: 100,
+        },
+        w,
+      ),
+    );
+  }
+  const floorOf = (id: string) => measurements.find((m) => m.id === id)!;
+
+  // --- start to ready -------------------------------------------------------
+
+  const startSamples = async (b: Build, repeats: number) => {
+    const samples: number[] = [];
+    for (let i = 0; i < repeats; i++) {
+      const d = await startDaemon({ ...dOpts, build: b });
+      samples.push(d.readyMs);
+      await d.stop();
+    }
+    return { samplesMs: samples, medianMs: median(samples) };
+  };
+  log('start to ready (compiled)');
+  const startCompiled = await startSamples(build, S.startRepeats);
+  let startTsx: { samplesMs: number[]; medianMs: number } | undefined;
+  if (args['no-tsx-start'] !== true) {
+    log('start to ready (sources through tsx)');
+    startTsx = await startSamples(buildSidekey(REPO, 'tsx'), S.tsxStartRepeats);
+  }
+
+  // --- sidekey ----------------------------------------------------------------
+  log('starting sidekey (postgres store, local KMS)');
+  let daemon = await startDaemon(dOpts);
+  setDaemon(daemon);
+  let vmHwmKiB = 0;
+  const noteHwm = (d: Daemon) => {
+    vmHwmKiB = Math.max(vmHwmKiB, memoryKiB(d.pid)?.hwm ?? 0);
+  };
+
+  const must = async (path: string, body: unknown) => {
+    const r = await post(daemon.url, path, ork, body);
+    if (r.status !== 200) throw new Error(`${path} answered ${r.status}: ${JSON.stringify(r.body)}`);
+    return r.body as Record<string, unknown>;
+  };
+  // Sanity and the token sets: a hot set of 100, and the cold set read once after a restart.
+  const hot = (await must('/v1/tokenize', JSON.parse(tokenize100Body))).tokens as string[];
+  const check = (await must('/v1/detokenize', { tenant: S.tenant, tokens: [hot[7]] })).results as {
+    value?: string;
+  }[];
+  if (check[0]?.value !== values100[7]) throw new Error(`detokenize returned ${JSON.stringify(check)}`);
+  log(`minting ${S.coldTokens.toLocaleString('en-US')} tokens for the cold-detokenize scenario`);
+  const cold: string[] = [];
+  for (let i = 0; i < S.coldTokens; i += 4000) {
+    const batches = await Promise.all(
+      [0, 1000, 2000, 3000]
+        .filter((o) => i + o < S.coldTokens)
+        .map((o) =>
+          must('/v1/tokenize', {
+            tenant: S.tenant,
+            field: S.field,
+            values: Array.from(
+              { length: Math.min(1000, S.coldTokens - i - o) },
+              (_, k) => `cold${i + o + k}@example.com`,
+            ),
+          }),
+        ),
+    );
+    for (const b of batches) cold.push(...(b.tokens as string[]));
+  }
+
+  const headers = { 'x-sidekey-org-key': ork };
+  const http = async (
+    id: string,
+    title: string,
+    path: string,
+    spec: Record<string, unknown>,
+    valuesPerRequest: number,
+    load: string,
+  ) => {
+    log(`sidekey: ${title}`);
+    const w = await measureWindow(
+      id,
+      'bench/load/http.ts',
+      { url: daemon.url, path, headers, connections: S.c1, ...W, ...spec },
+      { pid: daemon.pid, metricsUrl: daemon.url },
+    );
+    noteHwm(daemon);
+    const m = toMeasurement({ id, title, kind: 'sidekey', load, valuesPerRequest }, w);
+    measurements.push(m);
+    return m;
+  };
+  const grpc = async (id: string, title: string, values: string[], concurrency: number) => {
+    log(`sidekey: ${title}`);
+    const w = await measureWindow(
+      id,
+      'bench/load/grpc.ts',
+      {
+        socket: daemon.grpcSocket,
+        protoRoot: join(REPO, 'proto'),
+        method: 'Tokenize',
+        request: { tenant: S.tenant, field: S.field, values },
+        metadata: headers,
+        concurrency,
+        ...W,
+      },
+      { pid: daemon.pid, metricsUrl: daemon.url },
+    );
+    noteHwm(daemon);
+    const m = toMeasurement(
+      {
+        id,
+        title,
+        kind: 'sidekey',
+        load: `grpc-js client, one channel, ${concurrency} calls in flight`,
+        valuesPerRequest: values.length,
+      },
+      w,
+    );
+    measurements.push(m);
+    return m;
+  };
+
+  await http(
+    'http-tokenize-1',
+    'HTTP tokenize, 1 value/req',
+    '/v1/tokenize',
+    { bodies: [tokenize1Body] },
+    1,
+    `autocannon, ${S.c1} connections`,
+  );
+  await http(
+    'http-tokenize-100',
+    'HTTP tokenize, 100 values/req',
+    '/v1/tokenize',
+    { bodies: [tokenize100Body], connections: S.c100 },
+    100,
+    `autocannon, ${S.c100} connections`,
+  );
+  await http(
+    'http-detokenize-hot',
+    'HTTP detokenize, 1 token, hot',
+    '/v1/detokenize',
+    { bodies: hot.map((t) => JSON.stringify({ tenant: S.tenant, tokens: [t] })) },
+    1,
+    `autocannon, ${S.c1} connections, 100 tokens read over and over (record cache hits)`,
+  );
+  await http(
+    'http-encrypt-1',
+    'HTTP encrypt, 1 value/req',
+    '/v1/encrypt',
+    {
+      bodies: [
+        JSON.stringify({ tenant: S.tenant, field: S.field, plaintexts: ['alice.wonderland@example.com'] }),
+      ],
+    },
+    1,
+    `autocannon, ${S.c1} connections`,
+  );
+  await grpc('grpc-tokenize-1', 'gRPC tokenize, 1 value/req', ['alice.wonderland@example.com'], S.c1);
+  await grpc('grpc-tokenize-100', 'gRPC tokenize, 100 values/req', values100, S.c100);
+  await http(
+    'http-tokenize-1-fixed',
+    `HTTP tokenize, 1 value @ ${S.fixedRate} req/s`,
+    '/v1/tokenize',
+    { bodies: [tokenize1Body], connections: S.fixedRateConnections, overallRate: S.fixedRate },
+    1,
+    `autocannon, open loop at ${S.fixedRate} req/s over ${S.fixedRateConnections} connections`,
+  );
+
+  // Cold: a new process, so no token minted above is in its record cache.
+  log('restarting sidekey for the cold-detokenize scenario');
+  await daemon.stop();
+  daemon = await startDaemon(dOpts);
+  setDaemon(daemon);
+  const warmKeys = (await must('/v1/detokenize', { tenant: S.tenant, tokens: [hot[0]] })).results as {
+    value?: string;
+  }[];
+  if (warmKeys[0]?.value !== values100[0]) throw new Error('detokenize after restart failed');
+  const coldFile = join(scratch, 'cold-tokens.json');
+  writeFileSync(coldFile, JSON.stringify(cold));
+  const coldM = await http(
+    'http-detokenize-cold',
+    'HTTP detokenize, 1 token, cold',
+    '/v1/detokenize',
+    {
+      itemsFile: coldFile,
+      bodyTemplate: JSON.stringify({ tenant: S.tenant, tokens: ['@ITEM@'] }),
+      warmupSeconds: 0,
+    },
+    1,
+    `autocannon, ${S.c1} connections, each token read once after a restart (PostgreSQL lookups)`,
+  );
+  const reused = (coldM.details as { itemsReused?: number } | undefined)?.itemsReused ?? 0;
+  if (reused > 0)
+    notes.push(`Cold detokenize ran out of fresh tokens: ${reused} requests re-read a token (a hit).`);
+  await daemon.stop();
+  setDaemon(undefined);
+
+  // --- CPU profile -------------------------------------------------------------
+  let profile: Results['profile'];
+  if (args['no-profile'] !== true) {
+    log('CPU profile of HTTP tokenize-1 (node --cpu-prof)');
+    const name = `tokenize-${stamp}.cpuprofile`;
+    const profiled = await startDaemon({
+      ...dOpts,
+      nodeFlags: ['--cpu-prof', '--cpu-prof-dir', RESULTS, '--cpu-prof-name', name],
+    });
+    setDaemon(profiled);
+    const w = await measureWindow(
+      'profile-load',
+      'bench/load/http.ts',
+      {
+        url: profiled.url,
+        path: '/v1/tokenize',
+        headers,
+        bodies: [tokenize1Body],
+        connections: S.c1,
+        warmupSeconds: S.warmup,
+        seconds: S.seconds,
+      },
+      { pid: profiled.pid },
+    );
+    const cleanExit = await profiled.stop();
+    setDaemon(undefined);
+    const file = join(RESULTS, name);
+    if (existsSync(file)) {
+      profile = {
+        ...summarizeProfile(file, 15, build.root, {
+          from: w.from - profiled.spawnedAt,
+          to: w.to - profiled.spawnedAt,
+        }),
+        cleanExit,
+        requestsPerSecond: w.result.ok / w.result.seconds,
+      };
+    } else {
+      notes.push(`No CPU profile was written (clean exit on SIGTERM: ${cleanExit}).`);
+    }
+  }
+
+  // --- budgets -------------------------------------------------------------------
+  const get = (id: string) => measurements.find((m) => m.id === id)!;
+  const hono = floorOf('floor-hono');
+  const grpcFloor = floorOf('floor-grpc-1');
+  const pgFloor = floorOf('floor-pg');
+  const withFloor = (id: string, floor: Measurement, metric: 'requestsPerSecond' | 'valuesPerSecond') => {
+    const m = get(id);
+    const ratio = floor[metric] > 0 ? m[metric] / floor[metric] : 0;
+    const i = measurements.indexOf(m);
+    measurements[i] = { ...m, floor: { id: floor.id, metric, ratio } };
+    return ratio;
+  };
+  const setBudget = (id: string, text: string, pass: boolean) => {
+    const i = measurements.findIndex((m) => m.id === id);
+    measurements[i] = { ...measurements[i]!, budget: { text, pass } };
+  };
+  const budgets: Budget[] = [];
+  const fmt = (v: number) => Math.round(v).toLocaleString('en-US');
+
+  {
+    const r = withFloor('http-tokenize-1', hono, 'requestsPerSecond');
+    const pass = r >= 0.5;
+    setBudget('http-tokenize-1', '≥ 0.5 × hono', pass);
+    budgets.push({
+      name: 'HTTP tokenize, 1 value, durable',
+      rule: '≥ 0.5 × bare-hono req/s',
+      measured: `${fmt(get('http-tokenize-1').requestsPerSecond)} req/s = ${r.toFixed(2)} × ${fmt(hono.requestsPerSecond)}`,
+      pass,
+    });
+  }
+  {
+    const m = get('http-tokenize-100');
+    const r = withFloor('http-tokenize-100', pgFloor, 'valuesPerSecond');
+    const pass = m.valuesPerSecond >= 50_000 && r >= 0.8;
+    setBudget('http-tokenize-100', '≥ 50k values/s, ≥ 0.8 × PG', pass);
+    budgets.push({
+      name: 'HTTP tokenize, 100 values',
+      rule: '≥ 50,000 values/s and ≥ 0.8 × PostgreSQL insert floor',
+      measured: `${fmt(m.valuesPerSecond)} values/s = ${r.toFixed(2)} × ${fmt(pgFloor.valuesPerSecond)} rows/s`,
+      pass,
+    });
+  }
+  {
+    const r = withFloor('http-detokenize-hot', hono, 'requestsPerSecond');
+    const pass = r >= 0.7;
+    setBudget('http-detokenize-hot', '≥ 0.7 × hono', pass);
+    budgets.push({
+      name: 'HTTP detokenize, 1 token, hot',
+      rule: '≥ 0.7 × bare-hono req/s',
+      measured: `${fmt(get('http-detokenize-hot').requestsPerSecond)} req/s = ${r.toFixed(2)} × ${fmt(hono.requestsPerSecond)}`,
+      pass,
+    });
+  }
+  withFloor('http-detokenize-cold', hono, 'requestsPerSecond');
+  withFloor('http-encrypt-1', hono, 'requestsPerSecond');
+  {
+    const m = get('http-tokenize-1-fixed');
+    const rateOk = m.requestsPerSecond >= 0.95 * S.fixedRate;
+    const pass = m.latencyMs.p99 <= 5 && rateOk && m.errors === 0;
+    setBudget('http-tokenize-1-fixed', 'p99 ≤ 5 ms', pass);
+    const corrected = (m.details?.autocannon as { p99?: number } | undefined)?.p99;
+    budgets.push({
+      name: `HTTP tokenize at ${S.fixedRate} req/s`,
+      rule: 'p99 ≤ 5 ms',
+      measured: `p50 ${m.latencyMs.p50.toFixed(2)} ms, p99 ${m.latencyMs.p99.toFixed(2)} ms, max ${m.latencyMs.max.toFixed(1)} ms at ${fmt(m.requestsPerSecond)} req/s${corrected === undefined ? '' : ` (autocannon CO-corrected p99 ${corrected} ms)`}${rateOk ? '' : ' — rate not reached'}`,
+      pass,
+    });
+  }
+  {
+    const r = withFloor('grpc-tokenize-1', grpcFloor, 'requestsPerSecond');
+    const pass = r >= 0.8;
+    setBudget('grpc-tokenize-1', '≥ 0.8 × grpc-js', pass);
+    budgets.push({
+      name: 'gRPC tokenize, 1 value',
+      rule: '≥ 0.8 × bare grpc-js req/s',
+      measured: `${fmt(get('grpc-tokenize-1').requestsPerSecond)} req/s = ${r.toFixed(2)} × ${fmt(grpcFloor.requestsPerSecond)}`,
+      pass,
+    });
+  }
+  {
+    const m = get('grpc-tokenize-100');
+    withFloor('grpc-tokenize-100', floorOf('floor-grpc-100'), 'valuesPerSecond');
+    const pass = m.valuesPerSecond >= 50_000;
+    setBudget('grpc-tokenize-100', '≥ 50k values/s', pass);
+    budgets.push({
+      name: 'gRPC tokenize, 100 values',
+      rule: '≥ 50,000 values/s',
+      measured: `${fmt(m.valuesPerSecond)} values/s`,
+      pass,
+    });
+  }
+  const sidekeyMs = measurements.filter((m) => m.kind === 'sidekey');
+  const kmsWired = sidekeyMs.every((m) => m.kms?.wired === true);
+  {
+    const calls = sidekeyMs.reduce((a, m) => a + (m.kms?.keyCalls ?? 0), 0);
+    const ops = sidekeyMs.reduce((a, m) => a + m.requests, 0);
+    const misses = sidekeyMs.reduce(
+      (a, m) => a + ((m.kms?.keyCacheMissesPer1000 ?? 0) * m.requests) / 1000,
+      0,
+    );
+    budgets.push({
+      name: 'KMS calls once warm',
+      rule: '0 per operation',
+      measured: kmsWired
+        ? `${calls} wrap/unwrap calls in ${fmt(ops)} requests (key-cache misses: ${fmt(misses)})`
+        : `n/a: sidekey_kms_calls_total is not exported (key-cache misses: ${fmt(misses)} in ${fmt(ops)} requests)`,
+      pass: kmsWired ? calls === 0 : undefined,
+    });
+    if (!kmsWired)
+      notes.push('`sidekey_kms_calls_total` is not exported by this build: KMS calls are reported as n/a.');
+  }
+  const peakSampled = Math.max(...sidekeyMs.map((m) => m.peakRssMiB ?? 0));
+  budgets.push({
+    name: 'Memory (postgres store)',
+    rule: '≤ 160 MiB peak RSS under load',
+    measured: `${peakSampled.toFixed(1)} MiB sampled peak; VmHWM ${(vmHwmKiB / 1024).toFixed(1)} MiB`,
+    pass: Math.max(peakSampled, vmHwmKiB / 1024) <= 160,
+  });
+  budgets.push({
+    name: 'Start to ready',
+    rule: '≤ 1 s (local KMS, PostgreSQL reachable)',
+    measured: `median ${startCompiled.medianMs.toFixed(0)} ms compiled${startTsx === undefined ? '' : `; ${startTsx.medianMs.toFixed(0)} ms through tsx (informational)`}`,
+    pass: startCompiled.medianMs <= 1000,
+  });
+  for (const m of measurements) {
+    if (m.errors > 0)
+      notes.push(`${m.title}: ${m.errors} failed requests (${JSON.stringify(m.details ?? {})}).`);
+  }
+
+  return {
+    version: 1,
+    mode: quick ? 'quick' : 'full',
+    machine: machine(pgVersion),
+    settings: {
+      windowSeconds: S.seconds,
+      warmupSeconds: S.warmup,
+      connections1: S.c1,
+      connections100: S.c100,
+      fixedRate: S.fixedRate,
+      coldTokens: S.coldTokens,
+    },
+    cryptoFloor: crypto.ops,
+    measurements,
+    startToReady: { compiled: startCompiled, ...(startTsx !== undefined && { tsx: startTsx }) },
+    peakRss: { sampledMiB: peakSampled, vmHwmMiB: vmHwmKiB / 1024 },
+    kmsWired,
+    budgets,
+    ...(profile !== undefined && { profile }),
+    notes,
+  };
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,172 @@
+/**
+ * KEK rotation (`sidekey rotate kek --to <ref>`): every wrapped TEK and every
+ * audit chain key is unwrapped with the KEK that wrapped it and wrapped again
+ * under the target KEK, with the same encryption context. No ORK and no data
+ * are involved (DESIGN.md "Fleet"): the TEK plaintext does not change, so
+ * records, caches and ORK strings stay valid.
+ *
+ * Invariants:
+ * - Resumable by construction: only rows whose `kek_ref` is not the target
+ *   are selected (keyset pagination by tenant, version), so a re-run after a
+ *   crash or an outage picks up exactly what is left.
+ * - Optimistic: a row is replaced only if it still holds the bytes that were
+ *   unwrapped (store.rewrapTenantKey); a row changed meanwhile (a TEK
+ *   rotation, a shred) is left alone and counted, never overwritten.
+ * - Verified before it is stored: the new wrapped key is unwrapped by the
+ *   target and compared with the key, so a target that may encrypt but not
+ *   decrypt (a half-written IAM policy) cannot make a key unreadable.
+ * - Safe while sidecars serve: sidecars configured with both KEKs unwrap
+ *   either form; each change announces `tek-changed` so caches reload.
+ * - Key plaintext lives only between unwrap and wrap, and is zeroed.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { zeroize } from '../crypto/index.js';
+import { type EncryptionContext, type KekPort, type KekRing, KmsError, kmsContext } from '../kms/index.js';
+import type { Store, WrappedKey } from '../store/index.js';
+
+export interface KekRotationDeps {
+  readonly store: Pick<
+    Store,
+    'listTenantKeysNotUnder' | 'rewrapTenantKey' | 'listAuditChains' | 'rewrapAuditChain'
+  >;
+  /** The KEKs this process can unwrap with (primary and previous). */
+  readonly keks: KekRing;
+  readonly target: KekPort;
+}
+
+export interface KekRotationProgress {
+  readonly kind: 'tek' | 'audit-chain';
+  /** Re-wrapped so far in this run (both kinds). */
+  readonly rewrapped: number;
+  /** `tenant/version` or the chain id just handled. */
+  readonly item: string;
+}
+
+export interface KekRotationOptions {
+  readonly batchSize?: number;
+  readonly onProgress?: (p: KekRotationProgress) => void;
+  /** Checked between keys (Ctrl-C): stop cleanly, resumable. */
+  readonly shouldStop?: () => boolean;
+}
+
+export interface KekRotationReport {
+  readonly target: string;
+  readonly tenantKeys: number;
+  readonly auditChains: number;
+  /** Rows changed concurrently (rotated, shredded): left for the next run. */
+  readonly changed: number;
+  /** Rows that could not be re-wrapped, by reason (`kekRef` not configured, does not unwrap). */
+  readonly failures: readonly { readonly item: string; readonly kekRef: string; readonly reason: string }[];
+  readonly stopped: boolean;
+}
+
+const MAX_PASSES = 3;
+
+export async function rotateKek(
+  deps: KekRotationDeps,
+  options: KekRotationOptions = {},
+): Promise<KekRotationReport> {
+  const target = deps.target;
+  const batchSize = options.batchSize ?? 100;
+  const failures: { item: string; kekRef: string; reason: string }[] = [];
+  const failed = new Set<string>();
+  let tenantKeys = 0;
+  let auditChains = 0;
+  let changed = 0;
+  let stopped = false;
+
+  const rewrap = async (
+    item: string,
+    from: WrappedKey,
+    context: EncryptionContext,
+    store: (to: WrappedKey) => Promise<boolean>,
+  ): Promise<'done' | 'changed' | 'failed'> => {
+    const source = deps.keks.byRef(from.kekRef) ?? (from.kekRef === target.kekRef ? target : undefined);
+    if (source === undefined) {
+      failed.add(item);
+      failures.push({
+        item,
+        kekRef: from.kekRef,
+        reason: 'its KEK is not configured (SIDEKEY_KMS_PREVIOUS)',
+      });
+      return 'failed';
+    }
+    let key: Buffer | undefined;
+    let check: Buffer | undefined;
+    try {
+      try {
+        key = await source.unwrap(from.wrapped, context);
+      } catch (err) {
+        // Unreachable or refusing KMS: stop the run (resumable); a key that
+        // does not authenticate is this row's problem only.
+        if (err instanceof KmsError && err.kind === 'integrity') {
+          failed.add(item);
+          failures.push({ item, kekRef: from.kekRef, reason: 'it does not unwrap under its KEK' });
+          return 'failed';
+        }
+        throw err;
+      }
+      const wrapped = await target.wrap(key, context);
+      check = await target.unwrap(wrapped, context);
+      if (check.length !== key.length || !timingSafeEqual(check, key)) {
+        throw new KmsError('integrity', `${target.kekRef} did not give back the key it wrapped`);
+      }
+      return (await store({ kekRef: target.kekRef, wrapped })) ? 'done' : 'changed';
+    } finally {
+      zeroize(key, check);
+    }
+  };
+
+  // Keys added under an old KEK while a pass runs (a CLI still configured
+  // with the old primary) can sort before the cursor: passes repeat until
+  // one re-wraps nothing.
+  const seen = new Set<string>();
+  for (let pass = 0; pass < MAX_PASSES && !stopped; pass++) {
+    const before = tenantKeys + changed;
+    let after: { tenant: string; version: number } | undefined;
+    for (;;) {
+      const rows = await deps.store.listTenantKeysNotUnder(target.kekRef, after, batchSize);
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        if (options.shouldStop?.()) {
+          stopped = true;
+          break;
+        }
+        after = { tenant: row.tenant, version: row.version };
+        const item = `${row.tenant}/${row.version}`;
+        if (row.wrapped === null || failed.has(item)) continue;
+        const from = { kekRef: row.kekRef, wrapped: row.wrapped };
+        const outcome = await rewrap(item, from, kmsContext.tek(row.tenant, row.version), (to) =>
+          deps.store.rewrapTenantKey(row.tenant, row.version, from, to),
+        );
+        if (outcome === 'done') tenantKeys++;
+        if (outcome === 'changed' && !seen.has(item)) changed++;
+        seen.add(item);
+        options.onProgress?.({ kind: 'tek', rewrapped: tenantKeys + auditChains, item });
+      }
+      if (stopped) break;
+    }
+    if (tenantKeys + changed === before) break;
+  }
+
+  if (!stopped) {
+    for (const chain of await deps.store.listAuditChains()) {
+      if (chain.kekRef === target.kekRef) continue;
+      if (options.shouldStop?.()) {
+        stopped = true;
+        break;
+      }
+      const from = { kekRef: chain.kekRef, wrapped: chain.wrappedKey };
+      const outcome = await rewrap(
+        `audit chain ${chain.chainId}`,
+        from,
+        kmsContext.auditChain(chain.chainId),
+        (to) => deps.store.rewrapAuditChain(chain.chainId, from, to),
+      );
+      if (outcome === 'done') auditChains++;
+      if (outcome === 'changed') changed++;
+      options.onProgress?.({ kind: 'audit-chain', rewrapped: tenantKeys + auditChains, item: chain.chainId });
+    }
+  }
+  return { target: target.kekRef, tenantKeys, auditChains, changed, failures, stopped };
+}

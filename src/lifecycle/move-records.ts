@@ -1,0 +1,170 @@
+/**
+ * Moving token records to another key: `sidekey reencrypt` (same ORK, to the
+ * primary TEK version) and `sidekey ork rotate` (to a new ORK id, at the
+ * primary version). Decrypting needs the ORK (DESIGN.md principle 1), so the
+ * caller supplies ORK identities; the keyring derives every FDK, nothing is
+ * derived here.
+ *
+ * Invariants:
+ * - Resumable by construction: the records still to move are selected by
+ *   their current key (`ork_id = from` and, for re-encryption, `tek_version
+ *   <> target`), so a re-run after a crash or Ctrl-C picks up exactly what is
+ *   left. A batch is one transaction: after SIGKILL it is all or nothing.
+ * - Optimistic: a record is replaced only if it is still exactly what was
+ *   read (store.replaceTokenEnvelopes). A concurrently deleted record is never
+ *   resurrected; one changed meanwhile is skipped and looked at again in the
+ *   next pass. A record already under the target key is never selected, so it
+ *   is never re-sealed twice.
+ * - Nothing is missed: records written under the old key while a pass runs
+ *   (a sidecar that has not yet heard of a rotation, an application still
+ *   using the old ORK) sort anywhere among the random tokens, so passes repeat
+ *   until one finds nothing left to move (at most `maxPasses`).
+ * - The AAD binds token, tenant, field, version and ORK id, so the new
+ *   envelope is sealed with the binding of its new place.
+ * - Plaintext lives only between open and seal, and is zeroed.
+ */
+import { openRecord, type RandomSource, sealRecord, zeroize } from '../crypto/index.js';
+import { SidekeyError } from '../errors/index.js';
+import type { Keyring, OrkIdentity } from '../keyring/index.js';
+import type { Store, TokenReplacement } from '../store/index.js';
+
+export interface MoveDeps {
+  readonly store: Pick<Store, 'listTokensToMove' | 'countTokensToMove' | 'replaceTokenEnvelopes'>;
+  readonly keyring: Pick<Keyring, 'fdk'>;
+  readonly random: RandomSource;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export interface MoveOptions {
+  readonly tenant: string;
+  readonly from: OrkIdentity;
+  /** The same identity as `from` to re-encrypt under another TEK version only. */
+  readonly to: OrkIdentity;
+  readonly targetVersion: number;
+  readonly batchSize: number;
+  /** Pause after each batch (throttle). */
+  readonly throttleMs: number;
+  readonly maxPasses?: number;
+  readonly onProgress?: (p: MoveProgress) => void;
+  /** Checked between batches (Ctrl-C): stop cleanly, resumable. */
+  readonly shouldStop?: () => boolean;
+}
+
+export interface MoveProgress {
+  /** Records to move when the run (or this pass) began, at least `done`. */
+  readonly total: number;
+  readonly done: number;
+  readonly moved: number;
+  /** Changed or deleted concurrently: not touched. */
+  readonly skipped: number;
+  /** Could not be opened with the old key (retired/destroyed version, failed integrity). */
+  readonly unreadable: number;
+  readonly pass: number;
+}
+
+export interface MoveResult extends MoveProgress {
+  /** The last pass found nothing left to move (unreadable records aside). */
+  readonly complete: boolean;
+  readonly interrupted: boolean;
+}
+
+const DEFAULT_MAX_PASSES = 5;
+
+export async function moveRecords(deps: MoveDeps, opts: MoveOptions): Promise<MoveResult> {
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sameOrk = opts.from.orkId === opts.to.orkId;
+  const select = {
+    tenant: opts.tenant,
+    orkId: opts.from.orkId,
+    ...(sameOrk && { exceptVersion: opts.targetVersion }),
+  };
+  const fdks = new Map<string, Buffer | SidekeyError>();
+  const fdk = async (id: OrkIdentity, field: string, version: number): Promise<Buffer | SidekeyError> => {
+    const key = `${id.orkId}\u0000${field}\u0000${version}`;
+    let k = fdks.get(key);
+    if (k === undefined) {
+      try {
+        k = await deps.keyring.fdk(id, field, version);
+      } catch (err) {
+        // A retired or destroyed version: these records cannot move (reported).
+        if (!(err instanceof SidekeyError) || err.code !== 'FAILED_PRECONDITION') throw err;
+        k = err;
+      }
+      fdks.set(key, k);
+    }
+    return k;
+  };
+
+  let p: MoveProgress = { total: 0, done: 0, moved: 0, skipped: 0, unreadable: 0, pass: 0 };
+  const report = () => opts.onProgress?.(p);
+  const maxPasses = opts.maxPasses ?? DEFAULT_MAX_PASSES;
+  let complete = false;
+  try {
+    while (!complete && p.pass < maxPasses) {
+      // Unreadable records are selected again by every pass: count them per pass.
+      const remaining = await deps.store.countTokensToMove(select);
+      p = { ...p, pass: p.pass + 1, unreadable: 0, total: p.moved + p.skipped + remaining };
+      p = { ...p, done: p.moved + p.skipped };
+      report();
+      let after = '';
+      let touched = 0; // moved or skipped in this pass: if any, look again
+      for (;;) {
+        if (opts.shouldStop?.()) return { ...p, complete: false, interrupted: true };
+        const rows = await deps.store.listTokensToMove({
+          ...select,
+          afterToken: after,
+          limit: opts.batchSize,
+        });
+        if (rows.length === 0) break;
+        after = rows[rows.length - 1]!.token;
+        const updates: TokenReplacement[] = [];
+        let unreadable = 0;
+        for (const row of rows) {
+          const oldKey = await fdk(opts.from, row.field, row.tekVersion);
+          const plain = Buffer.isBuffer(oldKey) ? openRecord(oldKey, row, row.envelope) : undefined;
+          if (plain === undefined) {
+            unreadable++;
+            continue;
+          }
+          try {
+            const newKey = await fdk(opts.to, row.field, opts.targetVersion);
+            if (!Buffer.isBuffer(newKey)) throw newKey; // the target version itself is unusable: stop
+            const binding = {
+              token: row.token,
+              tenant: row.tenant,
+              field: row.field,
+              tekVersion: opts.targetVersion,
+              orkId: opts.to.orkId,
+            };
+            updates.push({
+              token: row.token,
+              from: { orkId: row.orkId, tekVersion: row.tekVersion, envelope: row.envelope },
+              to: {
+                orkId: opts.to.orkId,
+                tekVersion: opts.targetVersion,
+                envelope: sealRecord(newKey, binding, plain, deps.random),
+              },
+            });
+          } finally {
+            zeroize(plain);
+          }
+        }
+        const moved = await deps.store.replaceTokenEnvelopes(opts.tenant, updates);
+        touched += updates.length;
+        const next = {
+          moved: p.moved + moved,
+          skipped: p.skipped + (updates.length - moved),
+          unreadable: p.unreadable + unreadable,
+        };
+        const done = next.moved + next.skipped + next.unreadable;
+        p = { ...p, ...next, done, total: Math.max(p.total, done) };
+        report();
+        if (opts.throttleMs > 0) await sleep(opts.throttleMs);
+      }
+      if (touched === 0) complete = true;
+    }
+    return { ...p, complete, interrupted: false };
+  } finally {
+    for (const k of fdks.values()) if (Buffer.isBuffer(k)) zeroize(k);
+  }
+}

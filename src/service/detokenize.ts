@@ -1,0 +1,84 @@
+import { openRecord } from '../crypto/index.js';
+import type { ItemError } from '../errors/index.js';
+import type { TokenRow } from '../store/index.js';
+import { CallKeys, decodeUtf8, type Scope, storeFailure } from './scope.js';
+import type { DetokenizeResponse, DetokenizeResult } from './types.js';
+import { asBody, MAX_PURPOSE_CHARS, optionalText, tenantOf, tokensOf } from './validate.js';
+
+/** Unknown, deleted, foreign-tenant and other-ORK tokens are the same NOT_FOUND. */
+const NOT_FOUND_ITEM: ItemError = { code: 'NOT_FOUND', message: 'token not found' };
+const CORRUPT_ITEM: ItemError = { code: 'INTERNAL', message: 'the stored record failed its integrity check' };
+
+/** Per item; the audit event names every token revealed. */
+export async function detokenize(scope: Scope, input: unknown): Promise<DetokenizeResponse> {
+  const { deps, audit } = scope;
+  const body = asBody(input);
+  const tenant = tenantOf(body);
+  const tokens = tokensOf(body, deps.limits);
+  const purpose = optionalText(body, 'purpose', MAX_PURPOSE_CHARS * 4);
+  Object.assign(audit, { tenant, count: tokens.length, ...(purpose && { purpose }) });
+  const id = await scope.authenticate(tenant);
+  const rows = await lookup(scope, tokens);
+  const results: DetokenizeResult[] = new Array(tokens.length);
+  const revealed: string[] = [];
+  const fields = new Set<string>();
+  const versions = new Set<number>();
+  const keys = new CallKeys(deps.keyring, id);
+  try {
+    for (let i = 0; i < tokens.length; i++) {
+      const row = rows.get(tokens[i]!);
+      if (row === undefined || row.tenant !== tenant || row.orkId !== id.orkId) {
+        results[i] = { error: NOT_FOUND_ITEM };
+        continue;
+      }
+      const fdk = await keys.get(row.field, row.tekVersion);
+      if (!Buffer.isBuffer(fdk)) {
+        results[i] = { error: fdk };
+        continue;
+      }
+      const plain = openRecord(fdk, row, row.envelope);
+      const value = plain === undefined ? undefined : decodeUtf8(plain);
+      if (value === undefined) {
+        results[i] = { error: CORRUPT_ITEM };
+        continue;
+      }
+      results[i] = { value };
+      revealed.push(row.token);
+      fields.add(row.field);
+      versions.add(row.tekVersion);
+    }
+  } finally {
+    keys.close();
+  }
+  Object.assign(audit, {
+    fields: [...fields],
+    tekVersions: [...versions],
+    tokens: revealed,
+    itemErrors: tokens.length - revealed.length,
+  });
+  return { results };
+}
+
+/** Records by token: the ciphertext cache first, then one batched store read. */
+async function lookup(scope: Scope, tokens: readonly string[]): Promise<Map<string, TokenRow>> {
+  const found = new Map<string, TokenRow>();
+  const missing = new Set<string>();
+  for (const t of tokens) {
+    const hit = scope.records?.get(t);
+    if (hit) found.set(t, hit);
+    else missing.add(t);
+  }
+  if (missing.size > 0) {
+    let rows: TokenRow[];
+    try {
+      rows = await scope.deps.store.getTokens([...missing]);
+    } catch (err) {
+      throw storeFailure(err);
+    }
+    for (const r of rows) {
+      found.set(r.token, r);
+      scope.records?.set(r.token, r);
+    }
+  }
+  return found;
+}

@@ -1,0 +1,37 @@
+import { newToken, sealRecord, zeroize } from '../crypto/index.js';
+import type { TokenRow } from '../store/index.js';
+import { type Scope, storeFailure } from './scope.js';
+import type { TokenizeResponse } from './types.js';
+import { asBody, fieldOf, tenantOf, valuesOf } from './validate.js';
+
+/** All or nothing; resolves only once every returned token is durable. */
+export async function tokenize(scope: Scope, input: unknown): Promise<TokenizeResponse> {
+  const { deps, audit } = scope;
+  const body = asBody(input);
+  const tenant = tenantOf(body);
+  const field = fieldOf(body);
+  const values = valuesOf(body, 'values', deps.limits);
+  Object.assign(audit, { tenant, fields: [field], count: values.length });
+  const id = await scope.authenticate(tenant);
+  const version = await deps.keyring.primaryVersion(tenant);
+  audit.tekVersions = [version];
+  const fdk = await deps.keyring.fdk(id, field, version);
+  const rows: TokenRow[] = new Array(values.length);
+  try {
+    for (let i = 0; i < values.length; i++) {
+      const token = newToken(deps.random);
+      const binding = { token, tenant, field, tekVersion: version, orkId: id.orkId };
+      const envelope = sealRecord(fdk, binding, Buffer.from(values[i]!, 'utf8'), deps.random);
+      rows[i] = { ...binding, envelope };
+    }
+  } finally {
+    zeroize(fdk);
+  }
+  try {
+    await deps.writer.writeTokens(rows);
+  } catch (err) {
+    throw storeFailure(err);
+  }
+  if (scope.records) for (const r of rows) scope.records.set(r.token, r);
+  return { tokens: rows.map((r) => r.token) };
+}
