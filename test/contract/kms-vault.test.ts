@@ -229,11 +229,10 @@ describe('vault KEK adapter', () => {
   it('times out a Vault that does not answer, as unavailable', async () => {
     const kek = kekFor(fake, { token: fake.createToken(), maxAttempts: 2, requestTimeoutMs: 150 });
     fake.hang(true);
-    const started = Date.now();
+    // Without the request timeout this call would never return.
     const err = await captureKmsError(kek.wrap(randomBytes(32), context));
     fake.hang(false);
     assert.equal(err.kind, 'unavailable');
-    assert.ok(Date.now() - started < 2000);
     await kek.close();
   });
 });
