@@ -50,10 +50,13 @@ export class HealthChecker {
       try {
         const h = await withTimeout(kek.health(), CHECK_TIMEOUT_MS);
         checks[name] = h.ok ? 'ok' : h.reason;
-        ok &&= h.ok;
+        // Only the primary KEK gates readiness: a previous KEK (a rotation in
+        // progress) that is down costs only cache misses on old keys, which
+        // then fail UNAVAILABLE on their own; its state is still reported.
+        if (kek === this.deps.keks.primary) ok &&= h.ok;
       } catch {
         checks[name] = 'health check failed';
-        ok = false;
+        if (kek === this.deps.keks.primary) ok = false;
       }
     }
     this.kmsCached = { at: now, checks, ok };
