@@ -34,10 +34,24 @@ export function cpuSeconds(pid: number): number | undefined {
   return (Number(f[11]) + Number(f[12])) / clockTicks();
 }
 
-/** Sum of cpuSeconds over processes that still exist. */
-export function cpuSecondsOf(pids: readonly number[]): number {
+/** CPU seconds of each process that exists. */
+export function cpuSecondsOf(pids: readonly number[]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const pid of pids) {
+    const s = cpuSeconds(pid);
+    if (s !== undefined) out.set(pid, s);
+  }
+  return out;
+}
+
+/**
+ * CPU seconds spent between two cpuSecondsOf snapshots: processes that
+ * started in between count from zero; processes that ended in between
+ * (an idle pool connection closed) are lost, never negative.
+ */
+export function cpuDelta(before: Map<number, number>, after: Map<number, number>): number {
   let total = 0;
-  for (const pid of pids) total += cpuSeconds(pid) ?? 0;
+  for (const [pid, s] of after) total += Math.max(0, s - (before.get(pid) ?? 0));
   return total;
 }
 
