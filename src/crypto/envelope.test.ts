@@ -18,6 +18,7 @@ import {
   openRecord,
   RECORD_FORMAT_V1,
   type RecordBinding,
+  RecordSealer,
   readCiphertextHeader,
   recordAad,
   sealCiphertext,
@@ -324,5 +325,19 @@ describe('properties', () => {
         },
       ),
     );
+  });
+});
+
+describe('RecordSealer (the batch path of tokenize)', () => {
+  it('writes exactly the bytes of sealRecord, for every record of a batch', () => {
+    const { token: _t, ...shared } = RECORD;
+    const sealer = new RecordSealer(FDK, shared, counterRandom(0x40));
+    const single = counterRandom(0x40);
+    for (const [i, token] of [TOKEN, 'tok_AAAAAAAAAAAAAAAAAAAAAA', 'tok_zzzzzzzzzzzzzzzzzzzzzw'].entries()) {
+      const value = Buffer.from(`value ${i} ✓`, 'utf8');
+      const batch = sealer.seal(token, value);
+      assert.equal(hex(batch), hex(sealRecord(FDK, { ...RECORD, token }, value, single)));
+      assert.deepEqual(openRecord(FDK, { ...RECORD, token }, batch), value);
+    }
   });
 });

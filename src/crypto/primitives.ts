@@ -19,11 +19,14 @@ export function hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, 
 
 /**
  * RFC 5869 HKDF-Expand with SHA-256 for one output block (L = 32):
- * T(1) = HMAC-SHA256(PRK, info ‖ 0x01). Used where the input key is already
+ * T(1) = HMAC-SHA256(PRK, info ‖ 0x01), `info` given in parts (concatenated).
+ * Used where the input key is already
  * uniformly random (an FDK), so the extract step adds nothing.
  */
-export function hkdfExpand32(prk: Uint8Array, info: Uint8Array): Buffer {
-  return createHmac('sha256', prk).update(info).update(ONE).digest();
+export function hkdfExpand32(prk: Uint8Array, ...info: Uint8Array[]): Buffer {
+  const hmac = createHmac('sha256', prk);
+  for (const part of info) hmac.update(part);
+  return hmac.update(ONE).digest();
 }
 const ONE = Buffer.from([1]);
 

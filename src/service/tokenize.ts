@@ -1,4 +1,4 @@
-import { newToken, sealRecord, zeroize } from '../crypto/index.js';
+import { newToken, RecordSealer, zeroize } from '../crypto/index.js';
 import type { TokenRow } from '../store/index.js';
 import { type Scope, storeFailure } from './scope.js';
 import type { TokenizeResponse } from './types.js';
@@ -18,11 +18,12 @@ export async function tokenize(scope: Scope, input: unknown): Promise<TokenizeRe
   const fdk = await deps.keyring.fdk(id, field, version);
   const rows: TokenRow[] = new Array(values.length);
   try {
+    const sealer = new RecordSealer(fdk, { tenant, field, tekVersion: version, orkId: id.orkId }, deps.random);
     for (let i = 0; i < values.length; i++) {
       const token = newToken(deps.random);
-      const binding = { token, tenant, field, tekVersion: version, orkId: id.orkId };
-      const envelope = sealRecord(fdk, binding, Buffer.from(values[i]!, 'utf8'), deps.random);
-      rows[i] = { ...binding, envelope };
+      const envelope = sealer.seal(token, Buffer.from(values[i]!, 'utf8'));
+      // One object shape for every row (the record cache holds many).
+      rows[i] = { token, tenant, field, orkId: id.orkId, tekVersion: version, envelope };
     }
   } finally {
     zeroize(fdk);
