@@ -8,30 +8,32 @@
  * CPU profile of the tokenize hot path. Writes bench/results/<stamp>.json,
  * bench/results/latest.json and docs/performance.md, and prints a table.
  *
+ * `npm run bench -- --compare <git-ref> [--quick] [--only a,b] [--rounds N] [--after <git-ref>]`
+ * measures the sidekey at <git-ref> against the working tree instead, in
+ * interleaved rounds on one PostgreSQL (bench/compare.ts).
+ *
  * Benchmarks are not tests (CONVENTIONS.md): nothing here fails a build; the
  * exit status is 0 whether budgets pass or not, non-zero only when the run
  * itself broke.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { findPostgresBin, SIDECAR_ROLE, startPostgres, type TestPostgres } from '../test/support/postgres.js';
-import { type Child, spawnTs } from './lib/children.js';
-import { type MetricsSnapshot, metricsDelta, readMetrics } from './lib/metrics.js';
+import { runCompare } from './compare.js';
+import { removeOnExit, spawnTs } from './lib/children.js';
 import {
-  cpuDelta,
-  cpuSeconds,
-  cpuSecondsOf,
-  loadAverage,
-  machineBusySeconds,
-  memoryKiB,
-  processTree,
-  RssSampler,
-} from './lib/procfs.js';
+  machineInfo,
+  measureWindow as measure,
+  median,
+  type Target,
+  toMeasurement,
+  type Window,
+} from './lib/measure.js';
+import { loadAverage, memoryKiB, processTree } from './lib/procfs.js';
 import { summarizeProfile } from './lib/profile.js';
-import type { LoadResult } from './lib/protocol.js';
 import {
   type Budget,
   budgetsText,
@@ -53,6 +55,11 @@ const { values: args } = parseArgs({
     warmup: { type: 'string' },
     'no-profile': { type: 'boolean', default: false },
     'no-tsx-start': { type: 'boolean', default: false },
+    /** Before/after mode (bench/compare.ts): the sidekey at this git ref against the working tree. */
+    compare: { type: 'string' },
+    after: { type: 'string' },
+    only: { type: 'string' },
+    rounds: { type: 'string' },
   },
 });
 const quick = args.quick === true;
@@ -76,150 +83,21 @@ const S = {
 
 const notes: string[] = [];
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 let loadAtStart: number[] = [];
 
 function machine(pg: string): Machine {
-  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
-  const git = (a: string[]) => {
-    try {
-      return execFileSync('git', a, { cwd: REPO, encoding: 'utf8' }).trim();
-    } catch {
-      return '';
-    }
-  };
-  return {
-    cpu: /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown',
-    cores: cpus().length,
-    memoryGiB: totalmem() / 2 ** 30,
-    kernel: release(),
-    node: process.version,
-    postgres: pg,
-    date: new Date().toISOString(),
-    commit: git(['rev-parse', '--short', 'HEAD']) || 'unknown',
-    dirtyTree: git(['status', '--porcelain', '--untracked-files=no']) !== '',
-    loadAverageAtStart: loadAtStart,
-  };
+  return machineInfo(REPO, pg, loadAtStart);
 }
 
 // ---------------------------------------------------------------------------
-// Measuring one load against one target
-
-interface Target {
-  /** The server process whose CPU and memory are measured. */
-  readonly pid?: number;
-  /** sidekey's base URL, for /metrics. */
-  readonly metricsUrl?: string;
-}
-
-interface Window {
-  readonly result: LoadResult;
-  readonly serverCpu?: number;
-  readonly pgCpu: number;
-  readonly generatorCpu: number;
-  /** Every process on the machine, CPU seconds. */
-  readonly machineCpu: number;
-  readonly peakRssKiB?: number;
-  readonly metrics?: MetricsSnapshot;
-  /** performance.now() at `go` and at the result. */
-  readonly from: number;
-  readonly to: number;
-}
+// Measuring one load against one target (bench/lib/measure.ts)
 
 let scratch = '';
 let pgPids: () => number[] = () => [];
 
-async function measureWindow(name: string, script: string, spec: object, target: Target): Promise<Window> {
-  const specFile = join(scratch, `${name}.json`);
-  writeFileSync(specFile, JSON.stringify(spec));
-  const child: Child = spawnTs(name, REPO, script, [specFile]);
-  try {
-    const timeout = ((spec as { warmupSeconds?: number }).warmupSeconds ?? 0) * 1000 + 60_000;
-    await child.message('warm', timeout);
-    const all0 = machineBusySeconds();
-    const pg0 = cpuSecondsOf(pgPids());
-    const gen0 = cpuSeconds(child.pid) ?? 0;
-    const srv0 = target.pid === undefined ? undefined : cpuSeconds(target.pid);
-    const m0 = target.metricsUrl === undefined ? undefined : await readMetrics(target.metricsUrl);
-    const rss = target.pid === undefined ? undefined : new RssSampler(target.pid);
-    const from = performance.now();
-    child.send('go');
-    const result = await child.message<LoadResult>(
-      'result',
-      ((spec as { seconds?: number }).seconds ?? 0) * 1000 + 60_000,
-    );
-    const to = performance.now();
-    const gen1 = cpuSeconds(child.pid) ?? gen0;
-    const srv1 = target.pid === undefined ? undefined : cpuSeconds(target.pid);
-    const pg1 = cpuSecondsOf(pgPids());
-    const all1 = machineBusySeconds();
-    const peakRssKiB = rss?.stop();
-    const m1 = target.metricsUrl === undefined ? undefined : await readMetrics(target.metricsUrl);
-    return {
-      result,
-      from,
-      to,
-      ...(srv0 !== undefined && srv1 !== undefined && { serverCpu: srv1 - srv0 }),
-      pgCpu: cpuDelta(pg0, pg1),
-      generatorCpu: gen1 - gen0,
-      machineCpu: all1 - all0,
-      ...(peakRssKiB !== undefined && { peakRssKiB }),
-      ...(m0 !== undefined && m1 !== undefined && { metrics: metricsDelta(m0, m1) }),
-    };
-  } finally {
-    await child.stop('SIGTERM', 5_000);
-  }
-}
-
-function toMeasurement(
-  base: Pick<Measurement, 'id' | 'title' | 'kind' | 'load' | 'valuesPerRequest'>,
-  w: Window,
-): Measurement {
-  const r = w.result;
-  const perReq = (seconds: number | undefined) =>
-    seconds === undefined || r.ok === 0 ? undefined : (seconds * 1e6) / r.ok;
-  const m = w.metrics;
-  return {
-    ...base,
-    requests: r.ok,
-    errors: r.errors,
-    seconds: r.seconds,
-    requestsPerSecond: r.ok / r.seconds,
-    valuesPerSecond: (r.ok * base.valuesPerRequest) / r.seconds,
-    latencyMs: r.latencyMs,
-    ...(w.serverCpu !== undefined && {
-      cpuUsPerRequest: perReq(w.serverCpu),
-      cpuUsPerValue: (perReq(w.serverCpu) ?? 0) / base.valuesPerRequest,
-      serverCores: w.serverCpu / r.seconds,
-    }),
-    pgCpuUsPerRequest: perReq(w.pgCpu),
-    pgCores: w.pgCpu / r.seconds,
-    generatorCores: w.generatorCpu / r.seconds,
-    otherCores: Math.max(0, (w.machineCpu - (w.serverCpu ?? 0) - w.pgCpu - w.generatorCpu) / r.seconds),
-    ...(w.peakRssKiB !== undefined && { peakRssMiB: w.peakRssKiB / 1024 }),
-    ...(m !== undefined && {
-      kms: {
-        wired: m.kmsWired,
-        keyCalls: m.kmsKeyCalls,
-        healthCalls: m.kmsHealthCalls,
-        keyCallsPer1000: r.ok === 0 ? 0 : (1000 * m.kmsKeyCalls) / r.ok,
-        keyCacheMissesPer1000: r.ok === 0 ? 0 : (1000 * m.keyCacheMisses) / r.ok,
-      },
-      writer: {
-        flushes: m.flushes,
-        rowsPerFlush: m.flushes === 0 ? 0 : m.flushRows / m.flushes,
-        msPerFlush: m.flushes === 0 ? 0 : (1000 * m.flushSeconds) / m.flushes,
-      },
-      heapMiB: { used: m.heapUsedMiB, total: m.heapTotalMiB, external: m.externalMiB },
-    }),
-    ...(r.details !== undefined && { details: r.details }),
-  };
-}
+const measureWindow = (name: string, script: string, spec: object, target: Target): Promise<Window> =>
+  measure({ repo: REPO, scratch, pgPids }, name, script, spec, target);
 
 // ---------------------------------------------------------------------------
 
@@ -227,7 +105,7 @@ async function main(): Promise<void> {
   const wallStart = performance.now();
   mkdirSync(RESULTS, { recursive: true });
   scratch = mkdtempSync(join(tmpdir(), 'sidekey-bench-'));
-  process.once('exit', () => rmSync(scratch, { recursive: true, force: true }));
+  removeOnExit(scratch);
   const stamp = new Date()
     .toISOString()
     .replaceAll(':', '-')
@@ -797,7 +675,26 @@ async function runAll(
   };
 }
 
-main().catch((err: unknown) => {
+function entry(): Promise<void> {
+  if (args.compare === undefined) {
+    if (args.only !== undefined || args.rounds !== undefined || args.after !== undefined) {
+      return Promise.reject(new Error('--only, --rounds and --after go with --compare <git-ref>'));
+    }
+    return main();
+  }
+  return runCompare({
+    repo: REPO,
+    ref: args.compare,
+    ...(args.after !== undefined && { after: args.after }),
+    quick,
+    ...(args.only !== undefined && { only: args.only }),
+    ...(args.seconds !== undefined && { seconds: args.seconds }),
+    ...(args.warmup !== undefined && { warmup: args.warmup }),
+    ...(args.rounds !== undefined && { rounds: args.rounds }),
+  });
+}
+
+entry().catch((err: unknown) => {
   process.stderr.write(`bench: failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exitCode = 1;
 });

@@ -2,18 +2,45 @@
  * Child processes of the benchmark: every one is tracked and killed when the
  * orchestrator exits or is interrupted (Ctrl-C), so no daemon, floor server
  * or load generator outlives a run. Messages from a child are JSON lines on
- * its stdout (protocol.ts).
+ * its stdout (protocol.ts). Temporary directories registered with
+ * removeOnExit go the same way, right after the processes that use them.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 const live = new Set<ChildProcess>();
+const tempDirs = new Set<string>();
+
+function removeTempDirs(): void {
+  for (const dir of tempDirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 50 });
+      tempDirs.delete(dir);
+    } catch {
+      // a killed child may still be writing into it: kept for the next attempt (exit)
+    }
+  }
+}
 
 function killAll(): void {
   for (const p of live) {
     if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   }
   live.clear();
+  removeTempDirs();
+}
+
+/**
+ * Removes `dir` (recursively) when the benchmark exits or is interrupted;
+ * the returned function removes it now (and forgets it).
+ */
+export function removeOnExit(dir: string): () => void {
+  tempDirs.add(dir);
+  return () => {
+    tempDirs.delete(dir);
+    rmSync(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 50 });
+  };
 }
 process.once('exit', killAll);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

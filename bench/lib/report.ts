@@ -331,12 +331,22 @@ export function markdown(r: Results): string {
   out.push('```sh');
   out.push('npm run bench -- --quick   # under two minutes: short windows, indicative numbers');
   out.push('npm run bench              # longer windows (about five minutes)');
+  out.push('npm run bench -- --compare HEAD~1 --quick --only tokenize-1,detokenize   # before/after');
   out.push('```');
   out.push('');
   out.push(
     'Needs PostgreSQL binaries under /usr/lib/postgresql/<version>/bin (`.ci/postgres-install.sh`). Results: `bench/results/<timestamp>.json` and ' +
       '`bench/results/latest.json`; the profile `bench/results/*.cpuprofile` (open it in Chrome DevTools or speedscope). ' +
       'Options: `--no-profile`, `--no-tsx-start` (skip the start-time samples from the sources), `--seconds N`, `--warmup N`.',
+  );
+  out.push('');
+  out.push(
+    'To land an optimisation with numbers, `--compare <git-ref>` measures sidekey at `<git-ref>` (before: `git archive` into a temporary directory, ' +
+      'compiled the same way; `npm ci` of its own only when package-lock.json differs) against the working tree, uncommitted changes included (after), in one run: ' +
+      'one PostgreSQL, one daemon per side with its own tenant and ORK and the same settings, every scenario in short interleaved rounds ' +
+      '(B A A B …, `--rounds N`, default 8, 4 with `--quick`) so noise on the machine lands on both sides. `--only a,b` picks scenarios by substring of their id ' +
+      '(`tokenize-1` does not pick `tokenize-100`). It prints a table for the commit message and writes `bench/results/compare-<timestamp>.json`; ' +
+      'it runs no floors and leaves this page alone.',
   );
   out.push('');
   return out.join('\n');

@@ -10,12 +10,12 @@
  * in the image.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OPERATOR_ROLE, SIDECAR_ROLE, type TestPostgres } from '../../test/support/postgres.js';
-import { type Child, spawnChild } from './children.js';
+import { type Child, removeOnExit, spawnChild } from './children.js';
 
 export interface Build {
   /** The command line that runs `sidekey` (node + script). */
@@ -31,6 +31,7 @@ export function buildSidekey(repo: string, mode: 'compiled' | 'tsx'): Build {
     return { command: [join(repo, 'bin', 'sidekey.js')], mode, root: repo, remove: () => {} };
   }
   const out = mkdtempSync(join(tmpdir(), 'sidekey-bench-build-'));
+  const remove = removeOnExit(out);
   const tsc = join(repo, 'node_modules', '.bin', 'tsc');
   const r = spawnSync(tsc, ['-p', join(repo, 'tsconfig.build.json'), '--outDir', out], {
     cwd: repo,
@@ -38,7 +39,7 @@ export function buildSidekey(repo: string, mode: 'compiled' | 'tsx'): Build {
   });
   const main = join(out, 'src', 'cli', 'main.js');
   if (!existsSync(main)) {
-    rmSync(out, { recursive: true, force: true });
+    remove();
     throw new Error(`tsc produced no ${main}: ${r.stdout}${r.stderr}`);
   }
   // Type errors (another engineer's work in progress) do not stop the emit; say so.
@@ -46,8 +47,76 @@ export function buildSidekey(repo: string, mode: 'compiled' | 'tsx'): Build {
   symlinkSync(join(repo, 'node_modules'), join(out, 'node_modules'));
   symlinkSync(join(repo, 'proto'), join(out, 'proto'));
   copyFileSync(join(repo, 'package.json'), join(out, 'package.json'));
-  process.once('exit', () => rmSync(out, { recursive: true, force: true }));
-  return { command: [main], mode, root: out, remove: () => rmSync(out, { recursive: true, force: true }) };
+  return { command: [main], mode, root: out, remove };
+}
+
+export interface RefBuild extends Build {
+  /** The full commit hash `ref` resolved to. */
+  readonly commit: string;
+  /** package-lock.json differs between `ref` and the working tree (its own `npm ci` ran). */
+  readonly lockfileChanged: boolean;
+}
+
+/**
+ * sidekey as committed at `ref`, compiled like the working tree: `git archive
+ * <ref>` extracted into a temporary directory (the working tree is not
+ * touched), with the repository's node_modules symlinked in when
+ * package-lock.json is the same, else `npm ci --ignore-scripts
+ * --prefer-offline` of its own; then buildSidekey. remove() deletes both.
+ */
+export function buildSidekeyAt(repo: string, ref: string, log: (line: string) => void): RefBuild {
+  const run = (cmd: string, args: string[], cwd: string, timeoutMs: number) =>
+    spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 2 ** 20 });
+  const rev = run(
+    'git',
+    ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`],
+    repo,
+    30_000,
+  );
+  const commit = rev.stdout?.trim() ?? '';
+  if (rev.status !== 0 || !/^[0-9a-f]{40,64}$/.test(commit)) {
+    throw new Error(`--compare ${ref}: not a commit of this repository ${rev.stderr ?? ''}`.trim());
+  }
+  const tree = mkdtempSync(join(tmpdir(), 'sidekey-bench-ref-'));
+  const removeTree = removeOnExit(tree);
+  try {
+    const checkout = join(tree, 'checkout');
+    mkdirSync(checkout);
+    const tar = join(tree, 'source.tar');
+    const archive = run('git', ['archive', '--format=tar', '-o', tar, commit], repo, 120_000);
+    if (archive.status !== 0) throw new Error(`git archive ${commit} failed: ${archive.stderr}`);
+    const x = run('tar', ['-xf', tar, '-C', checkout], tree, 120_000);
+    if (x.status !== 0) throw new Error(`tar -x of git archive ${commit} failed: ${x.stderr}`);
+    rmSync(tar);
+    // 0: the same, 1: different (or absent on one side).
+    const diff = run('git', ['diff', '--quiet', commit, '--', 'package-lock.json'], repo, 30_000);
+    const lockfileChanged = diff.status !== 0;
+    if (!lockfileChanged) {
+      symlinkSync(join(repo, 'node_modules'), join(checkout, 'node_modules'));
+    } else {
+      log(`package-lock.json differs between ${ref} and the working tree: npm ci of its own (offline first)`);
+      const ci = spawnSync('npm', ['ci', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], {
+        cwd: checkout,
+        stdio: ['ignore', 2, 2],
+        timeout: 900_000,
+      });
+      if (ci.status !== 0)
+        throw new Error(`npm ci for ${ref} failed (status ${ci.status}, ${ci.signal ?? ''})`);
+    }
+    const build = buildSidekey(checkout, 'compiled');
+    return {
+      ...build,
+      commit,
+      lockfileChanged,
+      remove: () => {
+        build.remove();
+        removeTree();
+      },
+    };
+  } catch (err) {
+    removeTree();
+    throw err;
+  }
 }
 
 export function pgEnv(pg: TestPostgres, role: string): Record<string, string> {
@@ -70,9 +139,18 @@ export interface Provisioned {
   readonly ork: string;
 }
 
-/** `sidekey migrate`, `tenant create`, `ork issue` as the operator role. */
-export function provision(build: Build, pg: TestPostgres, tenant: string, scratch: string): Provisioned {
-  const opsDir = mkdtempSync(join(scratch, 'ops-'));
+/**
+ * `sidekey migrate`, `tenant create`, `ork issue` as the operator role. With
+ * `opsDir`, that operator data directory (and its kek.key) is used again: two
+ * builds provisioning one database share one KEK, as a fleet shares one KMS key.
+ */
+export function provision(
+  build: Build,
+  pg: TestPostgres,
+  tenant: string,
+  scratch: string,
+  opsDir: string = mkdtempSync(join(scratch, 'ops-')),
+): Provisioned {
   const env = {
     ...baseEnv(),
     SIDEKEY_DATA_DIR: opsDir,
