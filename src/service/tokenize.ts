@@ -18,7 +18,11 @@ export async function tokenize(scope: Scope, input: unknown): Promise<TokenizeRe
   const fdk = await deps.keyring.fdk(id, field, version);
   const rows: TokenRow[] = new Array(values.length);
   try {
-    const sealer = new RecordSealer(fdk, { tenant, field, tekVersion: version, orkId: id.orkId }, deps.random);
+    const sealer = new RecordSealer(
+      fdk,
+      { tenant, field, tekVersion: version, orkId: id.orkId },
+      deps.random,
+    );
     for (let i = 0; i < values.length; i++) {
       const token = newToken(deps.random);
       const envelope = sealer.seal(token, Buffer.from(values[i]!, 'utf8'));

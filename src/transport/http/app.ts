@@ -3,11 +3,12 @@
  * calls the service, maps the result; nothing else happens here.
  */
 import { randomUUID } from 'node:crypto';
+import type { HttpBindings } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
 import { type ErrorCode, httpStatusOf, SidekeyError } from '../../errors/index.js';
 import type { Readiness } from '../../observability/index.js';
 import type { CallContext, TokenService } from '../../service/index.js';
-import { readJson } from './body.js';
+import { readJson, readJsonFromNode } from './body.js';
 import { allowedHost, allowedHostSet, bearerMatches, fromBrowser, tokenDigest } from './guards.js';
 
 export interface HttpDeps {
@@ -22,6 +23,14 @@ export interface HttpDeps {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** A request header, read from Node's IncomingMessage when there is one (no Web Headers object built). */
+function header(c: Context<Env>, name: string): string | undefined {
+  const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+  if (incoming === undefined) return c.req.header(name);
+  const v = incoming.headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
 
 type Env = { Variables: { requestId: string } };
 
@@ -38,18 +47,18 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
   };
 
   app.use('*', async (c, next) => {
-    const given = c.req.header('x-request-id');
+    const given = header(c, 'x-request-id');
     const requestId = given !== undefined && REQUEST_ID.test(given) ? given : randomUUID();
     c.set('requestId', requestId);
     c.header('X-Request-Id', requestId);
-    if (!allowedHost(c.req.header('host'), hosts)) {
+    if (!allowedHost(header(c, 'host'), hosts)) {
       return fail(
         c,
         'PERMISSION_DENIED',
         'the Host header must be a loopback address (127.0.0.1, [::1] or localhost)',
       );
     }
-    if (fromBrowser(c.req.header('origin'), c.req.header('sec-fetch-site'))) {
+    if (fromBrowser(header(c, 'origin'), header(c, 'sec-fetch-site'))) {
       return fail(c, 'PERMISSION_DENIED', 'requests from browsers (with an Origin header) are refused');
     }
     await next();
@@ -75,15 +84,16 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
 
   for (const [path, method] of Object.entries(routes)) {
     app.post(path, async (c) => {
-      if (
-        clientTokenDigest !== undefined &&
-        !bearerMatches(c.req.header('authorization'), clientTokenDigest)
-      ) {
+      if (clientTokenDigest !== undefined && !bearerMatches(header(c, 'authorization'), clientTokenDigest)) {
         return fail(c, 'UNAUTHENTICATED', 'a valid client token (Authorization: Bearer) is required');
       }
-      const body = await readJson(c.req.raw, deps.maxBodyBytes);
+      const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+      const body =
+        incoming === undefined
+          ? await readJson(c.req.raw, deps.maxBodyBytes)
+          : await readJsonFromNode(incoming, deps.maxBodyBytes);
       const ctx: CallContext = {
-        orkString: c.req.header('x-sidekey-org-key'),
+        orkString: header(c, 'x-sidekey-org-key'),
         requestId: c.get('requestId'),
         caller: 'http',
       };
