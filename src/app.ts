@@ -10,7 +10,13 @@ import type { Config } from './config/index.js';
 import { systemRandom } from './crypto/index.js';
 import { Keyring } from './keyring/index.js';
 import { createKekRing, type KekRing } from './kms/index.js';
-import { createLoggers, describeError, HealthChecker, type Loggers, Metrics } from './observability/index.js';
+import {
+  createLoggers,
+  describeError,
+  HealthChecker,
+  type Loggers,
+  Metrics,
+} from './observability/index.js';
 import { TokenService } from './service/index.js';
 import {
   isStoreUnavailable,
@@ -84,6 +90,8 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
 
     writer = new GroupCommitWriter({
       maxRows: config.writer.maxRows,
+      // PGlite is one connection in this thread: concurrent transactions only queue.
+      maxInFlight: store.kind === 'embedded' ? 1 : config.writer.maxInFlight,
       write: (batch) => store.write(batch),
       onFlush: (rows, seconds, error) => {
         metrics.flush(rows, seconds, error !== undefined);

@@ -90,6 +90,7 @@ export const rawConfigSchema = z
     SIDEKEY_KEY_CACHE_MAX: int(16, 10_000_000, 10_000),
     SIDEKEY_RECORD_CACHE_MAX: int(0, 10_000_000, 100_000),
     SIDEKEY_WRITER_MAX_ROWS: int(1, 100_000, 5000),
+    SIDEKEY_WRITER_MAX_IN_FLIGHT: int(1, 64, 4),
     SIDEKEY_RATE_LIMIT_RPS: int(0, 10_000_000, 0),
     SIDEKEY_RATE_LIMIT_BURST: int(0, 10_000_000, 0),
     SIDEKEY_AUDIT_DURABLE_REVEAL: bool(true),
@@ -199,7 +200,7 @@ export interface Config {
     readonly maxKeys: number;
     readonly maxRecords: number;
   };
-  readonly writer: { readonly maxRows: number };
+  readonly writer: { readonly maxRows: number; readonly maxInFlight: number };
   /** Requests per second and burst; undefined when SIDEKEY_RATE_LIMIT_RPS is 0 (unlimited). */
   readonly rateLimit: { readonly rate: number; readonly burst: number } | undefined;
   readonly audit: { readonly durableReveal: boolean };
@@ -275,7 +276,7 @@ export function toConfig(raw: RawConfig, cwd: string): Config {
       maxKeys: raw.SIDEKEY_KEY_CACHE_MAX,
       maxRecords: raw.SIDEKEY_RECORD_CACHE_MAX,
     },
-    writer: { maxRows: raw.SIDEKEY_WRITER_MAX_ROWS },
+    writer: { maxRows: raw.SIDEKEY_WRITER_MAX_ROWS, maxInFlight: raw.SIDEKEY_WRITER_MAX_IN_FLIGHT },
     rateLimit:
       raw.SIDEKEY_RATE_LIMIT_RPS === 0
         ? undefined

@@ -63,7 +63,7 @@ describe('GroupCommitWriter', () => {
     assert.equal(resolved, false, 'not acknowledged before commit');
     store.release();
     await first;
-    await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 5 && store.batches.length < 2; i++) await new Promise((r) => setImmediate(r));
     assert.equal(store.batches.length, 2);
     assert.deepEqual(
       store.batches[1]!.tokens.map((t) => t.token),
@@ -118,6 +118,26 @@ describe('GroupCommitWriter', () => {
       ['t2'],
       'the failed token row was not',
     );
+  });
+
+  it('runs up to maxInFlight transactions at once', async () => {
+    const store = gatedStore();
+    let open = 0;
+    let most = 0;
+    const w = new GroupCommitWriter({
+      maxRows: 1,
+      maxInFlight: 3,
+      write: async (b) => {
+        open++;
+        most = Math.max(most, open);
+        await new Promise((r) => setTimeout(r, 5));
+        open--;
+        store.batches.push(b);
+      },
+    });
+    await Promise.all([1, 2, 3, 4, 5, 6].map((n) => w.writeTokens([token(n)])));
+    assert.equal(most, 3);
+    assert.equal(store.batches.length, 6);
   });
 
   it('drain writes what is queued and close refuses new rows', async () => {

@@ -1,22 +1,28 @@
 /**
  * Group commit of token records and audit events.
  *
- * Requests enqueue rows and await their promise; on the next turn of the
- * event loop the writer flushes whatever is queued as ONE transaction (one multi-row statement per table). While a
- * flush is in flight, new rows accumulate and go out together in the next
- * one, so batches grow with load and latency stays one commit at low load.
- * A flush is capped at `maxRows` rows.
+ * Requests enqueue rows and await their promise. On the next turn of the
+ * event loop (so requests whose bytes already arrived join in) the writer
+ * flushes whatever is queued as ONE transaction — one multi-row statement
+ * per table, at most `maxRows` rows. Up to `maxInFlight` transactions run at
+ * once; while all are busy, rows accumulate and go out together, so batches
+ * grow with load and latency stays about one commit at low load. (The
+ * embedded store has one connection: it runs with one flush in flight.)
  *
  * Durability contract: a request's promise resolves only after the
- * transaction holding its rows committed. When a flush fails, token rows
- * are rejected (their requests were never acknowledged, nothing half-applied
- * is visible: one transaction) while audit rows are kept, in order, for the
- * next flush, so the audit chain never gets a hole.
+ * transaction holding its rows committed. When a flush fails, its token rows
+ * are rejected (never acknowledged; nothing half-applied is visible: one
+ * transaction) while its audit rows are kept, in order, for a later flush,
+ * so the audit chain never loses an event. (Chains are verified from their
+ * stored order, not their commit order: concurrent flushes may commit event
+ * n+1 before event n.)
  */
 import type { AuditRow, TokenRow, WriteBatch } from '../store/index.js';
 
 export interface GroupCommitOptions {
   readonly maxRows: number;
+  /** Concurrent transactions; default 1. */
+  readonly maxInFlight?: number;
   readonly write: (batch: WriteBatch) => Promise<void>;
   /** Observes each flush (rows, seconds, error). */
   readonly onFlush?: (rows: number, seconds: number, error?: unknown) => void;
@@ -34,11 +40,16 @@ export class GroupCommitWriter {
   private tokens: Pending<TokenRow>[] = [];
   private audit: Pending<AuditRow>[] = [];
   private queuedRows = 0;
-  private flushing: Promise<void> | undefined;
+  private inFlight = 0;
+  private scheduled = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  private idleWaiters: (() => void)[] = [];
   private closed = false;
+  private readonly maxInFlight: number;
 
-  constructor(private readonly options: GroupCommitOptions) {}
+  constructor(private readonly options: GroupCommitOptions) {
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? 1);
+  }
 
   get depth(): number {
     return this.queuedRows;
@@ -57,13 +68,16 @@ export class GroupCommitWriter {
    * to `attempts` times; returns the number of rows still unwritten.
    */
   async drain(attempts = 3): Promise<number> {
-    for (let i = 0; i < attempts && (this.flushing !== undefined || this.queuedRows > 0); i++) {
+    for (let i = 0; i < attempts && (this.busy() || this.queuedRows > 0); i++) {
       if (this.retryTimer !== undefined) {
         clearTimeout(this.retryTimer);
         this.retryTimer = undefined;
       }
       this.kick();
-      await this.flushing;
+      await new Promise<void>((resolve) => {
+        if (!this.busy()) resolve();
+        else this.idleWaiters.push(resolve);
+      });
     }
     return this.queuedRows;
   }
@@ -73,6 +87,10 @@ export class GroupCommitWriter {
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     return left;
+  }
+
+  private busy(): boolean {
+    return this.scheduled || this.inFlight > 0;
   }
 
   private enqueue<T>(queue: Pending<T>[], rows: readonly T[]): Promise<void> {
@@ -85,44 +103,52 @@ export class GroupCommitWriter {
     });
   }
 
+  /** Audit rows alone wait for the retry timer after a failure; token rows never wait. */
+  private hasWork(): boolean {
+    return this.tokens.length > 0 || (this.audit.length > 0 && this.retryTimer === undefined);
+  }
+
   private kick(): void {
-    if (this.flushing !== undefined || (this.retryTimer !== undefined && this.tokens.length === 0)) return;
-    // Start on the next turn of the event loop, not inside the enqueuing
-    // request: requests whose bytes already arrived are parsed first and join
-    // this flush. (It matters most for the embedded store, whose WebAssembly
-    // database blocks the thread while it writes.)
-    this.flushing = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.flushLoop())
+    if (this.scheduled || this.inFlight >= this.maxInFlight || !this.hasWork()) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      while (this.inFlight < this.maxInFlight && this.hasWork()) this.startFlush();
+      this.notifyIdle();
+    });
+  }
+
+  private startFlush(): void {
+    this.inFlight++;
+    this.flushOnce()
+      .catch(() => {
+        // Token waiters were rejected in flushOnce; kept audit rows wait for a retry.
+        if (this.tokens.length === 0) this.scheduleRetry();
+      })
       .finally(() => {
-        this.flushing = undefined;
-        // Rows may have arrived while the loop was finishing.
-        if (this.tokens.length > 0) this.kick();
+        this.inFlight--;
+        this.kick();
+        this.notifyIdle();
       });
   }
 
-  private async flushLoop(): Promise<void> {
-    while (this.tokens.length > 0 || this.audit.length > 0) {
-      try {
-        await this.flushOnce();
-      } catch {
-        // Token waiters were rejected in flushOnce; audit rows wait for a retry.
-        if (this.tokens.length === 0) {
-          this.scheduleRetry();
-          return;
-        }
-      }
-    }
+  private notifyIdle(): void {
+    if (this.busy()) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
   }
 
   private scheduleRetry(): void {
     if (this.retryTimer !== undefined || this.closed) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
-      if (this.audit.length > 0) this.kick();
+      this.kick();
     }, this.options.retryDelayMs ?? 500);
     this.retryTimer.unref();
   }
 
+  /** Takes a batch off the queues synchronously, then writes it in one transaction. */
   private async flushOnce(): Promise<void> {
     const tokens = take(this.tokens, this.options.maxRows);
     const audit = take(this.audit, Math.max(1, this.options.maxRows - count(tokens)));
