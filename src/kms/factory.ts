@@ -6,12 +6,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config, KmsSettings } from '../config/index.js';
 import type { RandomSource } from '../crypto/index.js';
-import { AwsKek, type AwsKekOptions } from './aws.js';
+import type { AwsKekOptions } from './aws.js';
 import { instrumentKek, type KmsCallObserver } from './instrument.js';
 import { KekRefError, type KekSpec } from './kek-ref.js';
 import { LocalKek, loadOrCreateLocalKek, localKekRef } from './local.js';
 import { type KekPort, type KekRing, kekRing } from './port.js';
-import { VaultKek, type VaultKekOptions } from './vault.js';
+import type { VaultKekOptions } from './vault.js';
 
 export interface KekFactoryDeps {
   readonly random: RandomSource;
@@ -41,11 +41,14 @@ export type KekRingConfig = Pick<Config, 'kms' | 'dataDir'> &
  * instrumented. A previous KEK that is the primary is dropped.
  */
 export async function createKekRing(config: KekRingConfig, deps: KekFactoryDeps): Promise<KekRing> {
-  const primary = observed(createKek(config, deps), deps);
+  const primary = observed(await createKek(config, deps), deps);
   const previous: KekPort[] = [];
   try {
     for (const spec of config.kmsPrevious ?? []) {
-      const kek = observed(createKekFromSpec(spec, settingsOf(config), config.dataDir, deps, false), deps);
+      const kek = observed(
+        await createKekFromSpec(spec, settingsOf(config), config.dataDir, deps, false),
+        deps,
+      );
       if (kek.kekRef === primary.kekRef || previous.some((p) => p.kekRef === kek.kekRef)) await kek.close();
       else previous.push(kek);
     }
@@ -67,7 +70,7 @@ export async function createKekFromRef(
   config: KekRingConfig,
   deps: KekFactoryDeps,
 ): Promise<KekPort> {
-  const kek = observed(createKekFromSpec(spec, settingsOf(config), config.dataDir, deps, true), deps);
+  const kek = observed(await createKekFromSpec(spec, settingsOf(config), config.dataDir, deps, true), deps);
   await checkAtStart(kek, deps);
   return kek;
 }
@@ -113,13 +116,13 @@ function settingsOf(config: KekRingConfig): KmsSettings {
   };
 }
 
-function createKekFromSpec(
+async function createKekFromSpec(
   spec: KekSpec,
   settings: KmsSettings,
   dataDir: string,
   deps: KekFactoryDeps,
   createLocal: boolean,
-): KekPort {
+): Promise<KekPort> {
   switch (spec.provider) {
     case 'local': {
       const path = join(dataDir, LOCAL_KEK_FILE);
@@ -137,7 +140,7 @@ function createKekFromSpec(
       return new LocalKek(key, deps.random);
     }
     case 'aws':
-      return new AwsKek({
+      return new (await import('./aws.js')).AwsKek({
         ...deps.aws,
         keyId: spec.keyId,
         ...(settings.aws.region !== undefined && { region: settings.aws.region }),
@@ -146,7 +149,7 @@ function createKekFromSpec(
     case 'vault': {
       const v = settings.vault;
       if (v.addr === undefined) throw new KekRefError(`vault:${spec.keyName}: VAULT_ADDR is not set`);
-      return new VaultKek({
+      return new (await import('./vault.js')).VaultKek({
         warn: deps.warn,
         ...deps.vault,
         addr: v.addr,
@@ -176,7 +179,7 @@ async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T | und
   }
 }
 
-function createKek(config: Pick<Config, 'kms' | 'dataDir'>, deps: KekFactoryDeps): KekPort {
+async function createKek(config: Pick<Config, 'kms' | 'dataDir'>, deps: KekFactoryDeps): Promise<KekPort> {
   const kms = config.kms;
   switch (kms.provider) {
     case 'local': {
@@ -188,14 +191,14 @@ function createKek(config: Pick<Config, 'kms' | 'dataDir'>, deps: KekFactoryDeps
       return new LocalKek(key, deps.random);
     }
     case 'aws':
-      return new AwsKek({
+      return new (await import('./aws.js')).AwsKek({
         ...deps.aws,
         keyId: kms.keyId,
         ...(kms.region !== undefined && { region: kms.region }),
         ...(kms.endpoint !== undefined && { endpoint: kms.endpoint }),
       });
     case 'vault':
-      return new VaultKek({
+      return new (await import('./vault.js')).VaultKek({
         warn: deps.warn,
         ...deps.vault,
         addr: kms.addr,

@@ -1,4 +1,6 @@
-export { AwsKek, type AwsKekOptions, awsKekRef, classifyAwsError } from './aws.js';
+// The aws and vault adapters are loaded on demand by the factory (their SDKs
+// weigh tens of MiB): import them from './aws.js' / './vault.js' directly.
+export type { AwsKekOptions } from './aws.js';
 export {
   createKekFromRef,
   createKekRing,
@@ -16,4 +18,4 @@ export {
 export { KekRefError, type KekSpec, parseKekRef, parseKekRefList } from './kek-ref.js';
 export { LocalKek, loadOrCreateLocalKek, localKekRef } from './local.js';
 export * from './port.js';
-export { classifyVaultError, VaultKek, type VaultKekOptions, vaultKekRef } from './vault.js';
+export type { VaultKekOptions } from './vault.js';

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { AwsKek, type AwsKekOptions, kmsContext } from '../../src/kms/index.js';
+import { AwsKek, type AwsKekOptions } from '../../src/kms/aws.js';
+import { kmsContext } from '../../src/kms/index.js';
 import { FakeAwsKms } from '../fakes/aws-kms-server.js';
 import { assertNoSecret, captureKmsError, runKmsContract } from './kms-contract.js';
 

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { kmsContext, VaultKek, type VaultKekOptions } from '../../src/kms/index.js';
+import { kmsContext } from '../../src/kms/index.js';
+import { VaultKek, type VaultKekOptions } from '../../src/kms/vault.js';
 import { FakeVault } from '../fakes/vault-server.js';
 import { assertNoSecret, captureKmsError, runKmsContract } from './kms-contract.js';
 
