@@ -326,6 +326,11 @@ export function markdown(r: Results): string {
     ].join('\n'),
   );
   out.push('');
+  out.push(
+    'Where the budgets are missed, why (with the profile), what has been done and what is next: ' +
+      '[performance-gaps.md](performance-gaps.md) (written by hand; dated).',
+  );
+  out.push('');
   out.push('## Reproduce');
   out.push('');
   out.push('```sh');
