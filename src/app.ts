@@ -10,13 +10,7 @@ import type { Config } from './config/index.js';
 import { systemRandom } from './crypto/index.js';
 import { Keyring } from './keyring/index.js';
 import { createKekRing, type KekRing } from './kms/index.js';
-import {
-  createLoggers,
-  describeError,
-  HealthChecker,
-  type Loggers,
-  Metrics,
-} from './observability/index.js';
+import { createLoggers, describeError, HealthChecker, type Loggers, Metrics } from './observability/index.js';
 import { TokenService } from './service/index.js';
 import {
   isStoreUnavailable,
