@@ -46,7 +46,10 @@ export async function createKekRing(config: KekRingConfig, deps: KekFactoryDeps)
   try {
     for (const spec of config.kmsPrevious ?? []) {
       const kek = observed(
-        await createKekFromSpec(spec, settingsOf(config), config.dataDir, deps, false),
+        await createKekFromSpec(spec, settingsOf(config), config.dataDir, deps, {
+          createLocal: false,
+          primary: false,
+        }),
         deps,
       );
       if (kek.kekRef === primary.kekRef || previous.some((p) => p.kekRef === kek.kekRef)) await kek.close();
@@ -70,7 +73,13 @@ export async function createKekFromRef(
   config: KekRingConfig,
   deps: KekFactoryDeps,
 ): Promise<KekPort> {
-  const kek = observed(await createKekFromSpec(spec, settingsOf(config), config.dataDir, deps, true), deps);
+  const kek = observed(
+    await createKekFromSpec(spec, settingsOf(config), config.dataDir, deps, {
+      createLocal: true,
+      primary: false,
+    }),
+    deps,
+  );
   await checkAtStart(kek, deps);
   return kek;
 }
@@ -121,13 +130,13 @@ async function createKekFromSpec(
   settings: KmsSettings,
   dataDir: string,
   deps: KekFactoryDeps,
-  createLocal: boolean,
+  options: { readonly createLocal: boolean; readonly primary: boolean },
 ): Promise<KekPort> {
   switch (spec.provider) {
     case 'local': {
       const path = join(dataDir, LOCAL_KEK_FILE);
       // A previous KEK must already exist: creating a fresh key file would unwrap nothing.
-      if (!createLocal && !existsSync(path)) {
+      if (!options.createLocal && !existsSync(path)) {
         throw new KekRefError(`local KEK: no key file ${path} (SIDEKEY_KMS_PREVIOUS names "local")`);
       }
       const { key, created } = loadOrCreateLocalKek(path);
@@ -136,7 +145,13 @@ async function createKekFromSpec(
         key.fill(0);
         throw new KekRefError(`local KEK: the key file ${path} is ${ref}, not local:${spec.fingerprint}`);
       }
-      if (created) deps.warn(`created the local development KEK ${path}: for development only`);
+      if (options.primary) {
+        deps.warn(
+          `${created ? 'created' : 'using'} the local development KEK ${path}: for development only, use SIDEKEY_KMS=aws or vault in production`,
+        );
+      } else if (created) {
+        deps.warn(`created the local development KEK ${path}: for development only`);
+      }
       return new LocalKek(key, deps.random);
     }
     case 'aws':
@@ -179,35 +194,17 @@ async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T | und
   }
 }
 
-async function createKek(config: Pick<Config, 'kms' | 'dataDir'>, deps: KekFactoryDeps): Promise<KekPort> {
+/** The primary KEK: the spec the configuration names, built like any other, with the development warning for `local`. */
+async function createKek(config: KekRingConfig, deps: KekFactoryDeps): Promise<KekPort> {
   const kms = config.kms;
-  switch (kms.provider) {
-    case 'local': {
-      const path = join(config.dataDir, LOCAL_KEK_FILE);
-      const { key, created } = loadOrCreateLocalKek(path);
-      deps.warn(
-        `${created ? 'created' : 'using'} the local development KEK ${path}: for development only, use SIDEKEY_KMS=aws or vault in production`,
-      );
-      return new LocalKek(key, deps.random);
-    }
-    case 'aws':
-      return new (await import('./aws.js')).AwsKek({
-        ...deps.aws,
-        keyId: kms.keyId,
-        ...(kms.region !== undefined && { region: kms.region }),
-        ...(kms.endpoint !== undefined && { endpoint: kms.endpoint }),
-      });
-    case 'vault':
-      return new (await import('./vault.js')).VaultKek({
-        warn: deps.warn,
-        ...deps.vault,
-        addr: kms.addr,
-        keyName: kms.keyId,
-        transitMount: kms.transitMount,
-        ...(kms.token !== undefined && { token: kms.token }),
-        ...(kms.tokenFile !== undefined && { tokenFile: kms.tokenFile }),
-        ...(kms.k8sRole !== undefined && { k8sRole: kms.k8sRole }),
-        ...(kms.caCertFile !== undefined && { caCertFile: kms.caCertFile }),
-      });
-  }
+  const spec: KekSpec =
+    kms.provider === 'local'
+      ? { provider: 'local' }
+      : kms.provider === 'aws'
+        ? { provider: 'aws', keyId: kms.keyId }
+        : { provider: 'vault', keyName: kms.keyId, mount: kms.transitMount };
+  return createKekFromSpec(spec, settingsOf(config), config.dataDir, deps, {
+    createLocal: true,
+    primary: true,
+  });
 }

@@ -96,6 +96,21 @@ export async function notifyKeyEvent(executor: SqlExecutor, event: KeyEvent): Pr
   await executor.query('select pg_notify($1, $2)', [KEY_EVENTS_CHANNEL, encodeKeyEvent(event)]);
 }
 
+/** Tells sidecars to drop these records from their caches (deleted, purged or re-encrypted), in payload-sized chunks. */
+export async function announceRecordsChanged(
+  executor: SqlExecutor,
+  tenant: string,
+  tokens: readonly string[],
+): Promise<void> {
+  for (let i = 0; i < tokens.length; i += TOKENS_PER_EVENT) {
+    await notifyKeyEvent(executor, {
+      kind: 'tokens-deleted',
+      tenant,
+      tokens: tokens.slice(i, i + TOKENS_PER_EVENT),
+    });
+  }
+}
+
 export type ListenerState = 'connected' | 'disconnected';
 
 export interface KeyEventListenerOptions {

@@ -4,7 +4,7 @@
  * replacement and KEK re-wrapping. Every change that sidecars must hear of
  * is announced with NOTIFY inside its own transaction.
  */
-import { notifyKeyEvent, TOKENS_PER_EVENT } from './notify.js';
+import { announceRecordsChanged, notifyKeyEvent } from './notify.js';
 import type {
   MoveQuery,
   OrkReplacementRow,
@@ -121,13 +121,7 @@ export abstract class SqlLifecycle {
         [tenant, limit],
       );
       const deleted = r.rows.map((x) => x.token);
-      for (let i = 0; i < deleted.length; i += TOKENS_PER_EVENT) {
-        await notifyKeyEvent(tx, {
-          kind: 'tokens-deleted',
-          tenant,
-          tokens: deleted.slice(i, i + TOKENS_PER_EVENT),
-        });
-      }
+      await announceRecordsChanged(tx, tenant, deleted);
       return deleted.length;
     });
   }
@@ -197,13 +191,7 @@ export abstract class SqlLifecycle {
         ],
       );
       const changed = r.rows.map((x) => x.token);
-      for (let i = 0; i < changed.length; i += TOKENS_PER_EVENT) {
-        await notifyKeyEvent(tx, {
-          kind: 'tokens-deleted',
-          tenant,
-          tokens: changed.slice(i, i + TOKENS_PER_EVENT),
-        });
-      }
+      await announceRecordsChanged(tx, tenant, changed);
       return changed.length;
     });
   }

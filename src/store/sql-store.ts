@@ -6,7 +6,7 @@
  */
 import { sidecarGrants } from './grants.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
-import { notifyKeyEvent, TOKENS_PER_EVENT } from './notify.js';
+import { announceRecordsChanged, notifyKeyEvent } from './notify.js';
 import type {
   AuditChainRow,
   AuditRow,
@@ -231,13 +231,7 @@ export class SqlStore extends SqlLifecycle implements Store {
         [tenant, orkId, tokens],
       );
       const deleted = r.rows.map((x) => x.token);
-      for (let i = 0; i < deleted.length; i += TOKENS_PER_EVENT) {
-        await notifyKeyEvent(tx, {
-          kind: 'tokens-deleted',
-          tenant,
-          tokens: deleted.slice(i, i + TOKENS_PER_EVENT),
-        });
-      }
+      await announceRecordsChanged(tx, tenant, deleted);
       return deleted.length;
     });
   }
