@@ -16,12 +16,12 @@
  */
 import type pg from 'pg';
 import {
-  classifyPgError,
   clientConfig,
   type PostgresConnectionConfig,
   resolveConnection,
   tlsClientClass,
 } from './postgres-connection.js';
+import { classifyPgError } from './postgres-errors.js';
 import type { SqlExecutor } from './sql-client.js';
 
 export const KEY_EVENTS_CHANNEL = 'sidekey_key_events';

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createCertificateAuthority, issueCertificate } from '../certs/x509.js';
 import { StoreAuthError, StoreConfigError, StoreUnavailableError } from './errors.js';
-import { classifyPgError, parsePostgresUrl, TlsMaterial } from './postgres-connection.js';
+import { parsePostgresUrl, TlsMaterial } from './postgres-connection.js';
+import { classifyPgError } from './postgres-errors.js';
 
 describe('parsePostgresUrl', () => {
   it('accepts role, host, port, database and verify-full', () => {

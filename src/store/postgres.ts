@@ -13,12 +13,12 @@ import { StoreAuthError, StoreUnavailableError } from './errors.js';
 import { sidecarGrants } from './grants.js';
 import type { Store } from './port.js';
 import {
-  classifyPgError,
   clientConfig,
   type PostgresConnectionConfig,
   resolveConnection,
   tlsClientClass,
 } from './postgres-connection.js';
+import { classifyPgError } from './postgres-errors.js';
 import type { SqlClient, SqlExecutor, SqlResult } from './sql-client.js';
 import { SqlStore } from './sql-store.js';
 
