@@ -55,6 +55,10 @@ export async function listenGrpc(deps: GrpcDeps): Promise<GrpcServerHandle> {
   health.addToServer(server);
   new ReflectionService(contract.packageDefinition).addToServer(server);
 
+  // The first readiness check runs before the socket appears, so a client
+  // that connects as soon as the file exists gets a real answer, not the
+  // NOT_SERVING every status starts with.
+  await health.start();
   let socket: Awaited<ReturnType<typeof claimSocket>>;
   try {
     socket = await claimSocket(
@@ -67,10 +71,10 @@ export async function listenGrpc(deps: GrpcDeps): Promise<GrpcServerHandle> {
         }),
     );
   } catch (err) {
+    health.stop();
     server.forceShutdown();
     throw err;
   }
-  await health.start();
   deps.log.info({ socket: socket.path, health: health.status }, 'serving gRPC');
 
   let closing: Promise<void> | undefined;
