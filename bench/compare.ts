@@ -70,7 +70,7 @@ interface Scenario {
   readonly short: string;
   readonly valuesPerRequest: number;
   readonly load: string;
-  readonly script: 'bench/load/http.ts' | 'bench/load/grpc.ts';
+  readonly script: 'bench/load/http.ts' | 'bench/load/http-paced.ts' | 'bench/load/grpc.ts';
   /** Open loop: compared on latency (and its spread), not throughput. */
   readonly fixedRate?: boolean;
   spec(side: Side): Record<string, unknown>;
@@ -223,13 +223,13 @@ function scenarios(repo: string): Scenario[] {
       title: `HTTP tokenize, 1 value @ ${FIXED_RATE} req/s`,
       short: `HTTP tok-1 @${FIXED_RATE}/s`,
       valuesPerRequest: 1,
-      load: `autocannon, open loop at ${FIXED_RATE} req/s over ${FIXED_RATE_CONNECTIONS} connections`,
-      script: 'bench/load/http.ts',
+      load: `paced open loop at ${FIXED_RATE} req/s over up to ${FIXED_RATE_CONNECTIONS} connections, latency from the due time`,
+      script: 'bench/load/http-paced.ts',
       fixedRate: true,
       spec: (s) =>
         http(s, '/v1/tokenize', [tokenize(s, one)], {
           connections: FIXED_RATE_CONNECTIONS,
-          overallRate: FIXED_RATE,
+          rate: FIXED_RATE,
         }),
     },
   ];

@@ -6,8 +6,11 @@
  * group-commit write (one transaction, `insert … select … from unnest(…)`
  * with the envelope as hex, `on conflict (token) do nothing`), into a scratch
  * table shaped like sidekey_tokens (same columns, primary key and index).
- * `concurrency` transactions of `batch` rows in flight. A separate process,
- * speaking the load-generator protocol (warm / go / result).
+ * `concurrency` transactions of `batch` rows in flight (closed loop), or,
+ * with `rate`, one transaction due every 1/rate s (paced open loop, latency
+ * from the due time; the pool's 10 connections bound what is in flight) — the
+ * latency of a durable commit at that pace. A separate process, speaking the
+ * load-generator protocol (warm / go / result).
  *
  *   node --import tsx bench/floors/pg-insert.ts <spec.json>
  */
@@ -25,6 +28,8 @@ export interface PgInsertSpec {
   readonly valueBytes: number;
   readonly warmupSeconds: number;
   readonly seconds: number;
+  /** Paced open loop: transactions per second. */
+  readonly rate?: number;
 }
 
 const spec = await readSpec<PgInsertSpec>();
@@ -74,12 +79,47 @@ async function run(seconds: number, record: LatencyRecorder | undefined) {
   return { batches, errors, firstError };
 }
 
-if (spec.warmupSeconds > 0) await run(spec.warmupSeconds, undefined);
+/** One transaction due every 1/rate s; latency from its due time. */
+async function paced(rate: number, seconds: number, record: LatencyRecorder | undefined) {
+  const total = Math.round(rate * seconds);
+  const intervalMs = 1000 / rate;
+  const start = performance.now();
+  let batches = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = start + i * intervalMs;
+    const wait = due - performance.now();
+    if (wait >= 1) await new Promise((r) => setTimeout(r, wait));
+    pending.push(
+      client
+        .transaction((tx) => tx.query(sql, batchParams()))
+        .then(
+          () => {
+            record?.record(performance.now() - due);
+            batches++;
+          },
+          (err: unknown) => {
+            errors++;
+            firstError ??= (err as Error).message;
+          },
+        ),
+    );
+  }
+  await Promise.all(pending);
+  return { batches, errors, firstError };
+}
+
+const go = (seconds: number, record: LatencyRecorder | undefined) =>
+  spec.rate === undefined ? run(seconds, record) : paced(spec.rate, seconds, record);
+
+if (spec.warmupSeconds > 0) await go(spec.warmupSeconds, undefined);
 emit({ event: 'warm' });
 await waitGo();
 const latencies = new LatencyRecorder();
 const started = performance.now();
-const r = await run(spec.seconds, latencies);
+const r = await go(spec.seconds, latencies);
 emit({
   event: 'result',
   ok: r.batches,
@@ -89,6 +129,7 @@ emit({
   details: {
     batch: spec.batch,
     concurrency: spec.concurrency,
+    ...(spec.rate !== undefined && { rate: spec.rate }),
     ...(r.firstError !== undefined && { firstError: r.firstError }),
   },
 });

@@ -320,8 +320,10 @@ export function markdown(r: Results): string {
       '- Detokenize hot: 100 tokens, each read over and over (record cache hits). Detokenize cold: tokens minted before a restart of the daemon, ',
       '  each read exactly once afterwards (every lookup goes to PostgreSQL); one warm-up request after the restart loads the keys, so "cold" means ',
       '  cold records, warm keys. Reveals wait for their audit event to be durable (`SIDEKEY_AUDIT_DURABLE_REVEAL`, default on).',
-      "- Fixed rate: autocannon `overallRate`; the percentiles in the table are measured per request; autocannon's coordinated-omission-corrected p99 ",
-      '  is in the JSON (`details.autocannon`).',
+      '- Fixed rate: `bench/load/http-paced.ts`, a true open loop: request i is due at start + i/rate, sent over a keep-alive agent, and its latency ',
+      "  is measured from its due time (coordinated-omission correct). Not autocannon's `overallRate`: that resets a per-connection quota every second, ",
+      '  so each second starts with a burst of the whole quota and the latency measured is the time to drain the burst. The bare hono floor is ',
+      '  measured at the same pace, for the latency of the loopback and the generator themselves.',
       '- The CPU profile comes from one more daemon run with `node --cpu-prof`, stopped with SIGTERM so the profile is written.',
     ].join('\n'),
   );
