@@ -14,6 +14,9 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync }
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_RESOURCES } from '../../k8s-sidecar/annotations.js';
+import { parseQuantity } from '../../k8s-sidecar/quantity.js';
+import { nodeOptionsFor } from '../../k8s-sidecar/sidecar.js';
 import { OPERATOR_ROLE, SIDECAR_ROLE, type TestPostgres } from '../../test/support/postgres.js';
 import { type Child, removeOnExit, spawnChild } from './children.js';
 
@@ -130,6 +133,12 @@ export function pgEnv(pg: TestPostgres, role: string): Record<string, string> {
   };
 }
 
+/**
+ * NODE_OPTIONS of an injected sidecar with the default resources (postgres
+ * store): the benchmark measures the memory production sees.
+ */
+export const PRODUCTION_NODE_OPTIONS = nodeOptionsFor(parseQuantity(DEFAULT_RESOURCES.memoryLimit)!.value);
+
 const baseEnv = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' });
 
 export interface Provisioned {
@@ -229,6 +238,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
         SIDEKEY_HTTP_PORT: String(port),
         SIDEKEY_GRPC_SOCKET: grpcSocket,
         SIDEKEY_LOG_LEVEL: 'warn',
+        NODE_OPTIONS: PRODUCTION_NODE_OPTIONS,
         ...o.env,
       },
       stdout: 'ignore',
