@@ -14,7 +14,8 @@ import { ChainHead } from './chain.js';
 import { type AuditEvent, eventText } from './event.js';
 
 export interface AuditSink {
-  writeAudit(rows: readonly AuditRow[]): Promise<void>;
+  /** `urgent: false`: nobody waits, the rows may wait for the sink's next write (GroupCommitWriter). */
+  writeAudit(rows: readonly AuditRow[], options?: { urgent?: boolean }): Promise<void>;
 }
 
 export interface AuditorDeps {
@@ -26,6 +27,7 @@ export interface AuditorDeps {
 
 interface Pending {
   readonly row: AuditRow;
+  readonly urgent: boolean;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -66,6 +68,20 @@ export class Auditor {
 
   /** Appends the event to the chain and the log; resolves when it is durable in the store. */
   record(event: AuditEvent): Promise<void> {
+    return this.append(event, true);
+  }
+
+  /** Best effort: the caller does not wait, but a failure is logged (the row stays queued). */
+  recordInBackground(event: AuditEvent): void {
+    this.append(event, false).catch((err: unknown) => {
+      this.deps.log.warn(
+        { err: errorSummary(err), chain: this.head.chainId },
+        'audit event not yet durable; retrying',
+      );
+    });
+  }
+
+  private append(event: AuditEvent, urgent: boolean): Promise<void> {
     const text = eventText(event);
     const link = this.head.append(text);
     this.deps.log.info({
@@ -81,20 +97,10 @@ export class Auditor {
       hash: link.hash,
       event: text,
     };
-    if (this.registered) return this.deps.sink.writeAudit([row]);
+    if (this.registered) return this.deps.sink.writeAudit([row], { urgent });
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ row, resolve, reject });
+      this.pending.push({ row, urgent, resolve, reject });
       this.register().catch(() => {});
-    });
-  }
-
-  /** Best effort: the caller does not wait, but a failure is logged (the row stays queued). */
-  recordInBackground(event: AuditEvent): void {
-    this.record(event).catch((err: unknown) => {
-      this.deps.log.warn(
-        { err: errorSummary(err), chain: this.head.chainId },
-        'audit event not yet durable; retrying',
-      );
     });
   }
 
@@ -118,7 +124,8 @@ export class Auditor {
           const rows = this.pending;
           this.pending = [];
           // In order, behind the chain record.
-          for (const p of rows) this.deps.sink.writeAudit([p.row]).then(p.resolve, p.reject);
+          for (const p of rows)
+            this.deps.sink.writeAudit([p.row], { urgent: p.urgent }).then(p.resolve, p.reject);
         },
         (err: unknown) => {
           this.registering = undefined;

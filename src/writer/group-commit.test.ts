@@ -153,4 +153,105 @@ describe('GroupCommitWriter', () => {
     assert.equal(batches.length, 1);
     await assert.rejects(w.writeTokens([token(9)]), /closed/);
   });
+
+  describe('audit rows nobody waits for (urgent: false)', () => {
+    const recording = (lazyAuditMs: number, maxRows = 100) => {
+      const batches: WriteBatch[] = [];
+      const w = new GroupCommitWriter({
+        maxRows,
+        lazyAuditMs,
+        write: async (b) => {
+          batches.push(b);
+        },
+      });
+      return { w, batches };
+    };
+    const turn = () => new Promise((r) => setImmediate(r));
+
+    it('do not start a flush of their own, and go out after lazyAuditMs', async () => {
+      const { w, batches } = recording(30);
+      const done = w.writeAudit([audit(1)], { urgent: false });
+      await turn();
+      await turn();
+      assert.equal(batches.length, 0, 'no transaction for a lone lazy audit row');
+      await done;
+      assert.equal(batches.length, 1);
+      assert.deepEqual(
+        batches[0]!.audit.map((r) => r.seq),
+        [1],
+      );
+    });
+
+    it('ride with the next token flush, in order, in one transaction', async () => {
+      const { w, batches } = recording(60_000);
+      const lazy = w.writeAudit([audit(1)], { urgent: false });
+      await turn();
+      await w.writeTokens([token(1)]);
+      await lazy;
+      assert.equal(batches.length, 1);
+      assert.deepEqual(
+        batches[0]!.tokens.map((r) => r.token),
+        ['t1'],
+      );
+      assert.deepEqual(
+        batches[0]!.audit.map((r) => r.seq),
+        [1],
+      );
+      await w.close();
+    });
+
+    it('ride with an urgent audit row, which flushes at once', async () => {
+      const { w, batches } = recording(60_000);
+      const lazy = w.writeAudit([audit(1)], { urgent: false });
+      await w.writeAudit([audit(2)]);
+      await lazy;
+      assert.equal(batches.length, 1);
+      assert.deepEqual(
+        batches[0]!.audit.map((r) => r.seq),
+        [1, 2],
+      );
+      await w.close();
+    });
+
+    it('go out at once when a full batch of them is queued', async () => {
+      const { w, batches } = recording(60_000, 3);
+      const rows = [1, 2, 3].map((n) => w.writeAudit([audit(n)], { urgent: false }));
+      await Promise.all(rows);
+      assert.equal(batches.length, 1);
+      assert.equal(batches[0]!.audit.length, 3);
+      await w.close();
+    });
+
+    it('are written by close without waiting for their timer', async () => {
+      const { w, batches } = recording(60_000);
+      const lazy = w.writeAudit([audit(1)], { urgent: false });
+      assert.equal(await w.close(), 0);
+      await lazy;
+      assert.equal(batches.length, 1);
+    });
+
+    it('after a failed flush are kept and retried with the next one', async () => {
+      const store = gatedStore();
+      const w = new GroupCommitWriter({
+        maxRows: 100,
+        lazyAuditMs: 60_000,
+        retryDelayMs: 10,
+        write: (b) => store.write(b),
+      });
+      store.failNext(new Error('connection lost'));
+      const lazy = w.writeAudit([audit(1)], { urgent: false });
+      const tokens = w.writeTokens([token(1)]);
+      await assert.rejects(tokens, /connection lost/);
+      await assert.rejects(lazy, /connection lost/);
+      // The retry timer (10 ms) sends the kept row without waiting for the lazy timer (60 s).
+      while (store.batches.length < 2) await new Promise((r) => setTimeout(r, 5));
+      assert.deepEqual(
+        store.batches[1]!.audit.map((r) => r.seq),
+        [1],
+      );
+      assert.equal(store.batches[1]!.tokens.length, 0, 'the failed token rows are not retried');
+      store.release();
+      assert.equal(await w.close(), 0);
+    });
+  });
 });
