@@ -19,7 +19,7 @@ import {
   tlsClientClass,
 } from './postgres-connection.js';
 import { classifyPgError } from './postgres-errors.js';
-import type { SqlClient, SqlExecutor, SqlResult } from './sql-client.js';
+import type { QueryOptions, SqlClient, SqlExecutor, SqlResult } from './sql-client.js';
 import { SqlStore } from './sql-store.js';
 
 export interface PostgresStoreOptions {
@@ -118,9 +118,15 @@ function toError(err: unknown): Error {
 
 function executor(c: pg.Pool | pg.PoolClient, classify: (err: unknown) => unknown): SqlExecutor {
   return {
-    async query<R>(sql: string, params?: readonly unknown[]): Promise<SqlResult<R>> {
+    async query<R>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<SqlResult<R>> {
       try {
-        const r = await c.query(sql, params as unknown[] | undefined);
+        const values = params as unknown[] | undefined;
+        // Named statements need a session that keeps them: sidekey talks to
+        // PostgreSQL directly (a transaction-mode pooler in between would not).
+        const r =
+          options?.prepareAs === undefined
+            ? await c.query(sql, values)
+            : await c.query({ name: options.prepareAs, text: sql, values });
         return { rows: r.rows as R[], rowCount: r.rowCount ?? r.rows.length };
       } catch (err) {
         throw classify(err);

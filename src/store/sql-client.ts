@@ -9,8 +9,22 @@ export interface SqlResult<R> {
   readonly rowCount: number;
 }
 
+export interface QueryOptions {
+  /**
+   * A hot statement: the pg adapter prepares it once per connection under
+   * this name (parse and analysis are not repeated on every call; no
+   * Parse message on the wire either). PGlite ignores it. Each name must
+   * always carry the same text.
+   */
+  readonly prepareAs?: string;
+}
+
 export interface SqlExecutor {
-  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<SqlResult<R>>;
+  query<R = Record<string, unknown>>(
+    sql: string,
+    params?: readonly unknown[],
+    options?: QueryOptions,
+  ): Promise<SqlResult<R>>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
 }

@@ -210,6 +210,7 @@ export class SqlStore extends SqlLifecycle implements Store {
         a.map((r) => hex(r.hash)),
         a.map((r) => r.event),
       ],
+      { prepareAs: 'sidekey_write' },
     );
   }
 
@@ -218,6 +219,7 @@ export class SqlStore extends SqlLifecycle implements Store {
     const r = await this.sql.query(
       'select token, tenant, field, ork_id, tek_version, envelope from sidekey_tokens where token = any($1::text[])',
       [tokens],
+      { prepareAs: 'sidekey_get_tokens' },
     );
     return r.rows.map(tokenRow);
   }
