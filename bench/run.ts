@@ -40,6 +40,7 @@ import {
   type Machine,
   type Measurement,
   markdown,
+  type Profiled,
   type Results,
   textTable,
 } from './lib/report.js';
@@ -542,25 +543,28 @@ async function runAll(
   await daemon.stop();
   setDaemon(undefined);
 
-  // --- CPU profile -------------------------------------------------------------
-  let profile: Results['profile'];
-  if (args['no-profile'] !== true) {
-    log('CPU profile of HTTP tokenize-1 (node --cpu-prof)');
-    const name = `tokenize-${stamp}.cpuprofile`;
+  // --- CPU profiles ------------------------------------------------------------
+  const profileUnder = async (
+    values: number,
+    body: string,
+    connections: number,
+  ): Promise<Profiled | undefined> => {
+    log(`CPU profile of HTTP tokenize-${values} (node --cpu-prof)`);
+    const name = `tokenize${values === 1 ? '' : values}-${stamp}.cpuprofile`;
     const profiled = await startDaemon({
       ...dOpts,
       nodeFlags: ['--cpu-prof', '--cpu-prof-dir', RESULTS, '--cpu-prof-name', name],
     });
     setDaemon(profiled);
     const w = await measureWindow(
-      'profile-load',
+      `profile-load-${values}`,
       'bench/load/http.ts',
       {
         url: profiled.url,
         path: '/v1/tokenize',
         headers,
-        bodies: [tokenize1Body],
-        connections: S.c1,
+        bodies: [body],
+        connections,
         warmupSeconds: S.warmup,
         seconds: S.seconds,
       },
@@ -569,18 +573,24 @@ async function runAll(
     const cleanExit = await profiled.stop();
     setDaemon(undefined);
     const file = join(RESULTS, name);
-    if (existsSync(file)) {
-      profile = {
-        ...summarizeProfile(file, 15, build.root, {
-          from: w.from - profiled.spawnedAt,
-          to: w.to - profiled.spawnedAt,
-        }),
-        cleanExit,
-        requestsPerSecond: w.result.ok / w.result.seconds,
-      };
-    } else {
-      notes.push(`No CPU profile was written (clean exit on SIGTERM: ${cleanExit}).`);
+    if (!existsSync(file)) {
+      notes.push(`No CPU profile of tokenize-${values} was written (clean exit on SIGTERM: ${cleanExit}).`);
+      return undefined;
     }
+    return {
+      ...summarizeProfile(file, 15, build.root, {
+        from: w.from - profiled.spawnedAt,
+        to: w.to - profiled.spawnedAt,
+      }),
+      cleanExit,
+      requestsPerSecond: w.result.ok / w.result.seconds,
+    };
+  };
+  let profile: Profiled | undefined;
+  let profile100: Profiled | undefined;
+  if (args['no-profile'] !== true) {
+    profile = await profileUnder(1, tokenize1Body, S.c1);
+    profile100 = await profileUnder(100, tokenize100Body, S.c100);
   }
 
   // --- budgets -------------------------------------------------------------------
@@ -745,6 +755,7 @@ async function runAll(
     kmsWired,
     budgets,
     ...(profile !== undefined && { profile }),
+    ...(profile100 !== undefined && { profile100 }),
     notes,
   };
 }

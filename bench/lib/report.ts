@@ -1,6 +1,9 @@
 /** The benchmark's results: their shape, the stdout table and docs/performance.md. */
 
 import type { ProfileSummary } from './profile.js';
+
+export type Profiled = ProfileSummary & { readonly cleanExit: boolean; readonly requestsPerSecond: number };
+
 import type { Latency } from './protocol.js';
 
 export interface Machine {
@@ -79,7 +82,10 @@ export interface Results {
   readonly peakRss: { readonly sampledMiB: number; readonly vmHwmMiB: number };
   readonly kmsWired: boolean;
   readonly budgets: readonly Budget[];
-  readonly profile?: ProfileSummary & { readonly cleanExit: boolean; readonly requestsPerSecond: number };
+  /** Of HTTP tokenize with 1 value per request… */
+  readonly profile?: Profiled;
+  /** …and with 100 values per request. */
+  readonly profile100?: Profiled;
   readonly notes: readonly string[];
 }
 
@@ -258,44 +264,8 @@ export function markdown(r: Results): string {
     `Peak RSS of sidekey under load: ${r.peakRss.sampledMiB.toFixed(1)} MiB sampled during the windows; VmHWM (since process start) ${r.peakRss.vmHwmMiB.toFixed(1)} MiB.`,
   );
   out.push('');
-  if (r.profile !== undefined) {
-    const p = r.profile;
-    out.push('## CPU profile of HTTP tokenize (1 value per request)');
-    out.push('');
-    out.push(
-      `\`node --cpu-prof\` of a separate sidekey process under the tokenize-1 load (${n0(p.requestsPerSecond)} req/s while profiled; ` +
-        `measured window only: ${p.busyMs} ms busy of ${p.totalMs} ms, ${p.samples} samples; profile \`${p.file.replace(/^.*\/bench\//, 'bench/')}\`, not committed; ` +
-        `clean exit on SIGTERM: ${p.cleanExit ? 'yes' : 'NO'}). Percentages are of busy (non-idle) time.`,
-    );
-    out.push('');
-    out.push('Top self time, by function:');
-    out.push('');
-    out.push(
-      mdTable(
-        ['function', 'self ms', '%'],
-        p.topSelf.map((e) => [e.name, e.ms.toFixed(1), e.percent.toFixed(1)]),
-      ),
-    );
-    out.push('');
-    out.push('Self time by file or package:');
-    out.push('');
-    out.push(
-      mdTable(
-        ['file or package', 'self ms', '%'],
-        p.topSelfByFile.map((e) => [e.name, e.ms.toFixed(1), e.percent.toFixed(1)]),
-      ),
-    );
-    out.push('');
-    out.push("Inclusive time of sidekey's own functions (lines are of the compiled JavaScript):");
-    out.push('');
-    out.push(
-      mdTable(
-        ['function', 'inclusive ms', '%'],
-        p.topInclusiveSidekey.map((e) => [e.name, e.ms.toFixed(1), e.percent.toFixed(1)]),
-      ),
-    );
-    out.push('');
-  }
+  if (r.profile !== undefined) out.push(...profileSection(r.profile, 1));
+  if (r.profile100 !== undefined) out.push(...profileSection(r.profile100, 100));
   if (r.notes.length > 0) {
     out.push('## Notes');
     out.push('');
@@ -324,7 +294,7 @@ export function markdown(r: Results): string {
       "  is measured from its due time (coordinated-omission correct). Not autocannon's `overallRate`: that resets a per-connection quota every second, ",
       '  so each second starts with a burst of the whole quota and the latency measured is the time to drain the burst. The bare hono floor is ',
       '  measured at the same pace, for the latency of the loopback and the generator themselves.',
-      '- The CPU profile comes from one more daemon run with `node --cpu-prof`, stopped with SIGTERM so the profile is written.',
+      '- The CPU profiles (tokenize with 1 and with 100 values) come from two more daemon runs with `node --cpu-prof`, each stopped with SIGTERM so the profile is written.',
     ].join('\n'),
   );
   out.push('');
@@ -357,4 +327,44 @@ export function markdown(r: Results): string {
   );
   out.push('');
   return out.join('\n');
+}
+
+function profileSection(p: Profiled, values: number): string[] {
+  const out: string[] = [];
+  out.push(`## CPU profile of HTTP tokenize (${values} value${values > 1 ? 's' : ''} per request)`);
+  out.push('');
+  out.push(
+    `\`node --cpu-prof\` of a separate sidekey process under the tokenize-${values} load (${n0(p.requestsPerSecond)} req/s while profiled; ` +
+      `measured window only: ${p.busyMs} ms busy of ${p.totalMs} ms, ${p.samples} samples; profile \`${p.file.replace(/^.*\/bench\//, 'bench/')}\`, not committed; ` +
+      `clean exit on SIGTERM: ${p.cleanExit ? 'yes' : 'NO'}). Percentages are of busy (non-idle) time.`,
+  );
+  out.push('');
+  out.push('Top self time, by function:');
+  out.push('');
+  out.push(
+    mdTable(
+      ['function', 'self ms', '%'],
+      p.topSelf.map((e) => [e.name, e.ms.toFixed(1), e.percent.toFixed(1)]),
+    ),
+  );
+  out.push('');
+  out.push('Self time by file or package:');
+  out.push('');
+  out.push(
+    mdTable(
+      ['file or package', 'self ms', '%'],
+      p.topSelfByFile.map((e) => [e.name, e.ms.toFixed(1), e.percent.toFixed(1)]),
+    ),
+  );
+  out.push('');
+  out.push("Inclusive time of sidekey's own functions (lines are of the compiled JavaScript):");
+  out.push('');
+  out.push(
+    mdTable(
+      ['function', 'inclusive ms', '%'],
+      p.topInclusiveSidekey.map((e) => [e.name, e.ms.toFixed(1), e.percent.toFixed(1)]),
+    ),
+  );
+  out.push('');
+  return out;
 }
