@@ -46,7 +46,7 @@ const RECORD_CACHE_TTL_MS = 30_000;
 export const DEMO_TENANT = 'demo';
 
 export async function startDaemon(config: Config, options: DaemonOptions = {}): Promise<Daemon> {
-  const { log, audit: auditLog } = options.loggers ?? createLoggers(config.logLevel);
+  const { log, audit: auditLog, auditLines } = options.loggers ?? createLoggers(config.logLevel);
   const note = options.note ?? ((line: string) => process.stderr.write(`${line}\n`));
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
 
@@ -92,7 +92,13 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
         if (error !== undefined) log.warn({ err: describeError(error), rows }, 'group commit failed');
       },
     });
-    const auditor = await Auditor.open({ store, kek: keks.primary, sink: writer, log: auditLog });
+    const auditor = await Auditor.open({
+      store,
+      kek: keks.primary,
+      sink: writer,
+      log: auditLog,
+      lines: auditLines,
+    });
     log.info({ chain: auditor.chainId }, 'audit chain opened');
 
     const keyring = new Keyring({

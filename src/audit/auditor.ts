@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { generateKey, zeroize } from '../crypto/index.js';
 import { type KekPort, kmsContext } from '../kms/index.js';
+import type { AuditLines } from '../observability/index.js';
 import type { AuditRow, Store } from '../store/index.js';
 import { ChainHead } from './chain.js';
 import { type AuditEvent, eventText } from './event.js';
@@ -22,7 +23,10 @@ export interface AuditorDeps {
   readonly store: Pick<Store, 'insertAuditChain'>;
   readonly kek: KekPort;
   readonly sink: AuditSink;
+  /** Problems with the audit stream (an event not yet durable). */
   readonly log: Logger;
+  /** The log-stream copy of every event. */
+  readonly lines: AuditLines;
 }
 
 interface Pending {
@@ -84,12 +88,7 @@ export class Auditor {
   private append(event: AuditEvent, urgent: boolean): Promise<void> {
     const text = eventText(event);
     const link = this.head.append(text);
-    this.deps.log.info({
-      audit: event,
-      chain: this.head.chainId,
-      seq: link.seq,
-      hash: link.hash.toString('hex'),
-    });
+    this.deps.lines(text, this.head.chainId, link.seq, link.hash.toString('hex'));
     const row: AuditRow = {
       chainId: this.head.chainId,
       seq: link.seq,

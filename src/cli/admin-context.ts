@@ -46,7 +46,13 @@ export async function withAdmin<T>(
       async audit(event) {
         if (auditor === undefined) {
           writer = new GroupCommitWriter({ maxRows: 100, write: (b) => s.write(b) });
-          auditor = await Auditor.open({ store: s, kek: keks.primary, sink: writer, log: loggers.audit });
+          auditor = await Auditor.open({
+            store: s,
+            kek: keks.primary,
+            sink: writer,
+            log: loggers.audit,
+            lines: loggers.auditLines,
+          });
         }
         await auditor.record({ time: new Date().toISOString(), caller: 'cli', ...event });
       },

@@ -31,17 +31,40 @@ export function stderrDestination(): DestinationStream {
   return pino.destination({ dest: 2, sync: true });
 }
 
+/**
+ * Writes one audit event to the log stream. The line has the shape pino
+ * gives every other line (level, time, pid, name `audit`), and its `audit`
+ * member is the stored event text byte for byte: serialised once, and a
+ * copy anyone can compare with the store (docs/audit.md).
+ */
+export type AuditLines = (eventText: string, chainId: string, seq: number, hashHex: string) => void;
+
 export interface Loggers {
   readonly log: Logger;
+  /** Under the name `audit`: what goes wrong with the audit stream. */
   readonly audit: Logger;
+  readonly auditLines: AuditLines;
 }
 
 export function createLoggers(level: string, destination?: DestinationStream): Loggers {
   const dest = destination ?? pino.destination({ dest: 1, sync: false });
   const base = { redact: REDACT, timestamp: pino.stdTimeFunctions.isoTime, base: { pid: process.pid } };
+  const silent = level === 'silent';
   return {
     log: pino({ ...base, name: 'sidekey', level }, dest),
-    audit: pino({ ...base, name: 'audit', level: level === 'silent' ? 'silent' : 'info' }, dest),
+    audit: pino({ ...base, name: 'audit', level: silent ? 'silent' : 'info' }, dest),
+    auditLines: silent ? () => {} : auditLineWriter(dest),
+  };
+}
+
+/** Level 30 is pino's info. The event text is JSON (JSON.stringify: no raw newline); ids and hashes are hex. */
+function auditLineWriter(dest: DestinationStream): AuditLines {
+  const head = `{"level":30,"time":"`;
+  const pid = `","pid":${process.pid},"name":"audit","audit":`;
+  return (eventText, chainId, seq, hashHex) => {
+    dest.write(
+      `${head}${new Date().toISOString()}${pid}${eventText},"chain":"${chainId}","seq":${seq},"hash":"${hashHex}"}\n`,
+    );
   };
 }
 

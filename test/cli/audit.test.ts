@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PGlite } from '@electric-sql/pglite';
 import { sidekey } from '../support/cli.js';
-import { startTestDaemon } from '../support/daemon.js';
+import { capturedLogs, startTestDaemon } from '../support/daemon.js';
 import { post } from '../support/http.js';
 
 let pristine: string;
@@ -59,6 +59,31 @@ describe('sidekey audit verify', () => {
     const r = await sidekey(['audit', 'verify'], { SIDEKEY_DATA_DIR: pristine });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^ok/m);
+  });
+
+  it('the log stream carries every stored event byte for byte, with its chain, seq and hash', async () => {
+    const db = await PGlite.create(join(pristine, 'pgdata'));
+    const r = await db.query<{ seq: number; hash: string; event: string }>(
+      "select seq::int as seq, encode(hash, 'hex') as hash, event from sidekey_audit_events where chain_id = $1 order by seq",
+      [chainId],
+    );
+    await db.close();
+    const lines = capturedLogs
+      .flatMap((chunk) => chunk.split('\n'))
+      .filter((l) => l.includes('"name":"audit"') && l.includes(`"chain":"${chainId}"`));
+    assert.equal(lines.length, r.rows.length, `one log line per stored event: ${lines.join('\n')}`);
+    for (const row of r.rows) {
+      const line = lines.find((l) => l.includes(`"seq":${row.seq},`));
+      assert.ok(line !== undefined, `a log line for event ${row.seq}`);
+      assert.ok(
+        line.includes(`"audit":${row.event},"chain":"${chainId}","seq":${row.seq},"hash":"${row.hash}"}`),
+        `event ${row.seq}: the log copy is the stored text, its hash the stored hash`,
+      );
+      const parsed = JSON.parse(line) as { level: number; name: string; pid: number; time: string };
+      assert.equal(parsed.level, 30);
+      assert.equal(parsed.name, 'audit');
+      assert.ok(!Number.isNaN(Date.parse(parsed.time)));
+    }
   });
 
   it('the stored events carry no value', async () => {
