@@ -339,32 +339,24 @@ function profileSection(p: Profiled, values: number): string[] {
       `clean exit on SIGTERM: ${p.cleanExit ? 'yes' : 'NO'}). Percentages are of busy (non-idle) time.`,
   );
   out.push('');
-  out.push('Top self time, by function:');
-  out.push('');
-  out.push(
-    mdTable(
-      ['function', 'self ms', '%'],
-      p.topSelf.map((e) => [e.name, e.ms.toFixed(1), e.percent.toFixed(1)]),
-    ),
-  );
-  out.push('');
-  out.push('Self time by file or package:');
-  out.push('');
-  out.push(
-    mdTable(
-      ['file or package', 'self ms', '%'],
-      p.topSelfByFile.map((e) => [e.name, e.ms.toFixed(1), e.percent.toFixed(1)]),
-    ),
-  );
-  out.push('');
-  out.push("Inclusive time of sidekey's own functions (lines are of the compiled JavaScript):");
-  out.push('');
-  out.push(
-    mdTable(
-      ['function', 'inclusive ms', '%'],
-      p.topInclusiveSidekey.map((e) => [e.name, e.ms.toFixed(1), e.percent.toFixed(1)]),
-    ),
-  );
-  out.push('');
+  const tables: [string, string, readonly { name: string; ms: number; percent: number }[]][] = [
+    ['Top self time, by function:', 'self ms', p.topSelf],
+    ['Self time by file or package:', 'self ms', p.topSelfByFile],
+    [
+      "Inclusive time of sidekey's own functions (lines are of the compiled JavaScript):",
+      'inclusive ms',
+      p.topInclusiveSidekey,
+    ],
+  ];
+  for (const [title, msHead, entries] of tables) {
+    out.push(title, '');
+    out.push(
+      mdTable(
+        [title.startsWith('Self time by file') ? 'file or package' : 'function', msHead, '%'],
+        entries.map((e) => [e.name, e.ms.toFixed(1), e.percent.toFixed(1)]),
+      ),
+      '',
+    );
+  }
   return out;
 }
