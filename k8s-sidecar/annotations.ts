@@ -50,11 +50,43 @@ export interface PodOptions {
   readonly logLevel: LogLevel | undefined;
 }
 
+/**
+ * Operator-wide resource defaults (the injector's SIDEKEY_INJECTOR_CPU_* and
+ * SIDEKEY_INJECTOR_MEMORY_* settings), Kubernetes quantities already checked
+ * with `quantityProblem`; unset ones fall back to DEFAULT_RESOURCES.
+ */
+export interface ResourceDefaults {
+  readonly cpuRequest?: string;
+  readonly cpuLimit?: string;
+  readonly memoryRequest?: string;
+  readonly memoryLimit?: string;
+}
+
 /** What the injector's configuration contributes to the reading of annotations. */
 export interface AnnotationDefaults {
   readonly mode: InjectionMode;
   readonly postgres: boolean;
   readonly postgresTlsSecret: string | undefined;
+  readonly resources?: ResourceDefaults;
+}
+
+/** Why `text` is not a usable CPU or memory quantity for the sidecar (a phrase to follow it), or undefined when it is. */
+export function quantityProblem(text: string, kind: 'cpu' | 'memory'): string | undefined {
+  const q = parseQuantity(text);
+  if (q === undefined) {
+    const examples = kind === 'cpu' ? '25m, 0.5, 1' : '64Mi, 256Mi, 1Gi';
+    return `is not a Kubernetes quantity (examples: ${examples})`;
+  }
+  if (q.value <= 0) return 'must be greater than zero';
+  if (kind === 'memory' && q.suffix === 'm') {
+    return `means ${q.value} bytes (m is milli); write Mi for mebibytes`;
+  }
+  return undefined;
+}
+
+/** The memory limit injected when neither the pod nor the operator sets one. */
+export function builtInMemoryLimit(postgres: boolean): string {
+  return postgres ? DEFAULT_RESOURCES.memoryLimit : DEFAULT_RESOURCES.embeddedMemoryLimit;
 }
 
 /** What the pod contributes: the names of its containers. */
@@ -187,7 +219,7 @@ export function readAnnotations(
     );
   }
 
-  const resources = readResources(get, errors, defaults.postgres);
+  const resources = readResources(get, errors, defaults.postgres, defaults.resources ?? {});
 
   let logLevel: LogLevel | undefined;
   const logLevelText = get(ANNOTATIONS.logLevel);
@@ -208,34 +240,34 @@ function readResources(
   get: (name: string) => string | undefined,
   errors: string[],
   postgres: boolean,
+  defaults: ResourceDefaults,
 ): SidecarResources | undefined {
   const before = errors.length;
   const quantity = (name: string, kind: 'cpu' | 'memory', dflt: string | undefined): Quantity | undefined => {
     const text = get(name);
     if (text === undefined) return dflt === undefined ? undefined : parseQuantity(dflt);
-    const q = parseQuantity(text);
-    if (q === undefined) {
-      const examples = kind === 'cpu' ? '25m, 0.5, 1' : '64Mi, 256Mi, 1Gi';
-      errors.push(`${name}: ${show(text)} is not a Kubernetes quantity (examples: ${examples})`);
+    const problem = quantityProblem(text, kind);
+    if (problem !== undefined) {
+      errors.push(`${name}: ${show(text)} ${problem}`);
       return undefined;
     }
-    if (q.value <= 0) {
-      errors.push(`${name}: ${show(text)} must be greater than zero`);
-      return undefined;
-    }
-    if (kind === 'memory' && q.suffix === 'm') {
-      errors.push(`${name}: ${show(text)} means ${q.value} bytes (m is milli); write Mi for mebibytes`);
-      return undefined;
-    }
-    return q;
+    return parseQuantity(text);
   };
-  const cpuRequest = quantity(ANNOTATIONS.cpuRequest, 'cpu', DEFAULT_RESOURCES.cpuRequest);
-  const cpuLimit = quantity(ANNOTATIONS.cpuLimit, 'cpu', undefined);
-  const memoryRequest = quantity(ANNOTATIONS.memoryRequest, 'memory', DEFAULT_RESOURCES.memoryRequest);
+  const cpuRequest = quantity(
+    ANNOTATIONS.cpuRequest,
+    'cpu',
+    defaults.cpuRequest ?? DEFAULT_RESOURCES.cpuRequest,
+  );
+  const cpuLimit = quantity(ANNOTATIONS.cpuLimit, 'cpu', defaults.cpuLimit);
+  const memoryRequest = quantity(
+    ANNOTATIONS.memoryRequest,
+    'memory',
+    defaults.memoryRequest ?? DEFAULT_RESOURCES.memoryRequest,
+  );
   const memoryLimit = quantity(
     ANNOTATIONS.memoryLimit,
     'memory',
-    postgres ? DEFAULT_RESOURCES.memoryLimit : DEFAULT_RESOURCES.embeddedMemoryLimit,
+    defaults.memoryLimit ?? builtInMemoryLimit(postgres),
   );
   if (errors.length > before || cpuRequest === undefined || memoryRequest === undefined) return undefined;
 

@@ -63,6 +63,23 @@ describe('loadInjectorConfig', () => {
     assert.deepEqual(c.excludedNamespaces, ['a', 'b']);
   });
 
+  it('reads operator-wide resource defaults; unset ones stay the built-in ones', () => {
+    assert.deepEqual(loadInjectorConfig(BASE).resourceDefaults, {});
+    const c = loadInjectorConfig({
+      ...BASE,
+      SIDEKEY_INJECTOR_CPU_REQUEST: '50m',
+      SIDEKEY_INJECTOR_CPU_LIMIT: '1',
+      SIDEKEY_INJECTOR_MEMORY_REQUEST: '128Mi',
+      SIDEKEY_INJECTOR_MEMORY_LIMIT: '256Mi',
+    });
+    assert.deepEqual(c.resourceDefaults, {
+      cpuRequest: '50m',
+      cpuLimit: '1',
+      memoryRequest: '128Mi',
+      memoryLimit: '256Mi',
+    });
+  });
+
   const rows: [Record<string, string>, RegExp][] = [
     [{ ...BASE, SIDEKEY_INJECTOR_IMAGE: '' }, /^SIDEKEY_INJECTOR_IMAGE: is required/],
     [
@@ -108,6 +125,28 @@ describe('loadInjectorConfig', () => {
     [
       { ...BASE, SIDEKEY_INJECTOR_EXCLUDE_NAMESPACES: 'Kube_System' },
       /^SIDEKEY_INJECTOR_EXCLUDE_NAMESPACES: must be/,
+    ],
+    [
+      { ...BASE, SIDEKEY_INJECTOR_CPU_REQUEST: 'lots' },
+      /^SIDEKEY_INJECTOR_CPU_REQUEST: is not a Kubernetes quantity \(examples: 25m.*\(got "lots"\)$/,
+    ],
+    [{ ...BASE, SIDEKEY_INJECTOR_CPU_LIMIT: '0' }, /^SIDEKEY_INJECTOR_CPU_LIMIT: must be greater than zero/],
+    [
+      { ...BASE, SIDEKEY_INJECTOR_MEMORY_REQUEST: '128m' },
+      /^SIDEKEY_INJECTOR_MEMORY_REQUEST: means 0.128 bytes \(m is milli\); write Mi/,
+    ],
+    [{ ...BASE, SIDEKEY_INJECTOR_MEMORY_LIMIT: '32Mi' }, /^SIDEKEY_INJECTOR_MEMORY_LIMIT: is below 64Mi/],
+    [
+      { ...BASE, SIDEKEY_INJECTOR_PG_URL: 'postgres://pg/db', SIDEKEY_INJECTOR_MEMORY_REQUEST: '256Mi' },
+      /^SIDEKEY_INJECTOR_MEMORY_REQUEST: the memory request 256Mi is more than the memory limit 192Mi/,
+    ],
+    [
+      { ...BASE, SIDEKEY_INJECTOR_MEMORY_LIMIT: '80Mi' },
+      /^SIDEKEY_INJECTOR_MEMORY_LIMIT: the memory request 96Mi is more than the memory limit 80Mi/,
+    ],
+    [
+      { ...BASE, SIDEKEY_INJECTOR_CPU_LIMIT: '10m' },
+      /^SIDEKEY_INJECTOR_CPU_LIMIT: the CPU request 25m is more than the CPU limit 10m/,
     ],
   ];
   for (const [env, message] of rows) {

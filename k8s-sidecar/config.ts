@@ -4,7 +4,16 @@
  * injector with one line naming the variable.
  */
 import { z } from 'zod';
-import { type InjectionMode, isDns1123Subdomain } from './annotations.js';
+import {
+  builtInMemoryLimit,
+  DEFAULT_RESOURCES,
+  type InjectionMode,
+  isDns1123Subdomain,
+  MIN_MEMORY_LIMIT_BYTES,
+  quantityProblem,
+  type ResourceDefaults,
+} from './annotations.js';
+import { parseQuantity } from './quantity.js';
 
 export type KmsSettings =
   | { readonly provider: 'local' }
@@ -33,6 +42,8 @@ export interface MutationConfig {
   readonly kms: KmsSettings;
   /** Undefined: the embedded store (development only: each pod gets its own, lost with the pod). */
   readonly postgres: PostgresSettings | undefined;
+  /** Operator-wide defaults of the sidecar's resources; pod annotations still override them. */
+  readonly resourceDefaults?: ResourceDefaults;
 }
 
 export interface InjectorConfig extends MutationConfig {
@@ -55,6 +66,14 @@ const required = z
   .string({ error: 'is required' })
   .transform((v) => v.trim())
   .refine((v) => v !== '', { message: 'is required' });
+
+/** An optional Kubernetes quantity for the sidecar's resources, checked like the pod annotations. */
+function quantity(kind: 'cpu' | 'memory') {
+  return optional.superRefine((v, ctx) => {
+    const problem = v === undefined ? undefined : quantityProblem(v, kind);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+}
 
 const schema = z
   .object({
@@ -108,8 +127,52 @@ const schema = z
     SIDEKEY_INJECTOR_PG_TLS_SECRET: optional.refine((v) => v === undefined || isDns1123Subdomain(v), {
       message: 'must be a Secret name (DNS-1123 subdomain)',
     }),
+    SIDEKEY_INJECTOR_CPU_REQUEST: quantity('cpu'),
+    SIDEKEY_INJECTOR_CPU_LIMIT: quantity('cpu'),
+    SIDEKEY_INJECTOR_MEMORY_REQUEST: quantity('memory'),
+    SIDEKEY_INJECTOR_MEMORY_LIMIT: quantity('memory'),
   })
   .superRefine((c, ctx) => {
+    // NaN (an invalid value, reported by its own field) makes every comparison false.
+    const bytes = (text: string) => parseQuantity(text)?.value ?? Number.NaN;
+    const memoryLimit =
+      c.SIDEKEY_INJECTOR_MEMORY_LIMIT ?? builtInMemoryLimit(c.SIDEKEY_INJECTOR_PG_URL !== undefined);
+    if (c.SIDEKEY_INJECTOR_MEMORY_LIMIT !== undefined && bytes(memoryLimit) < MIN_MEMORY_LIMIT_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SIDEKEY_INJECTOR_MEMORY_LIMIT'],
+        message:
+          'is below 64Mi, too little for the Node.js runtime (every sidecar would be OOM-killed in a loop)',
+      });
+    }
+    // A default request above the default limit would make the injector deny every pod.
+    const memoryRequest = c.SIDEKEY_INJECTOR_MEMORY_REQUEST ?? DEFAULT_RESOURCES.memoryRequest;
+    if (bytes(memoryRequest) > bytes(memoryLimit)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [
+          c.SIDEKEY_INJECTOR_MEMORY_REQUEST === undefined
+            ? 'SIDEKEY_INJECTOR_MEMORY_LIMIT'
+            : 'SIDEKEY_INJECTOR_MEMORY_REQUEST',
+        ],
+        message: `the memory request ${memoryRequest} is more than the memory limit ${memoryLimit}`,
+      });
+    }
+    const cpuRequest = c.SIDEKEY_INJECTOR_CPU_REQUEST ?? DEFAULT_RESOURCES.cpuRequest;
+    if (
+      c.SIDEKEY_INJECTOR_CPU_LIMIT !== undefined &&
+      bytes(cpuRequest) > bytes(c.SIDEKEY_INJECTOR_CPU_LIMIT)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [
+          c.SIDEKEY_INJECTOR_CPU_REQUEST === undefined
+            ? 'SIDEKEY_INJECTOR_CPU_LIMIT'
+            : 'SIDEKEY_INJECTOR_CPU_REQUEST',
+        ],
+        message: `the CPU request ${cpuRequest} is more than the CPU limit ${c.SIDEKEY_INJECTOR_CPU_LIMIT}`,
+      });
+    }
     if (c.SIDEKEY_INJECTOR_KMS !== 'local' && c.SIDEKEY_INJECTOR_KMS_KEY_ID === undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -179,5 +242,13 @@ export function loadInjectorConfig(env: NodeJS.ProcessEnv): InjectorConfig {
       c.SIDEKEY_INJECTOR_PG_URL === undefined
         ? undefined
         : { url: c.SIDEKEY_INJECTOR_PG_URL, defaultTlsSecret: c.SIDEKEY_INJECTOR_PG_TLS_SECRET },
+    resourceDefaults: {
+      ...(c.SIDEKEY_INJECTOR_CPU_REQUEST !== undefined && { cpuRequest: c.SIDEKEY_INJECTOR_CPU_REQUEST }),
+      ...(c.SIDEKEY_INJECTOR_CPU_LIMIT !== undefined && { cpuLimit: c.SIDEKEY_INJECTOR_CPU_LIMIT }),
+      ...(c.SIDEKEY_INJECTOR_MEMORY_REQUEST !== undefined && {
+        memoryRequest: c.SIDEKEY_INJECTOR_MEMORY_REQUEST,
+      }),
+      ...(c.SIDEKEY_INJECTOR_MEMORY_LIMIT !== undefined && { memoryLimit: c.SIDEKEY_INJECTOR_MEMORY_LIMIT }),
+    },
   };
 }

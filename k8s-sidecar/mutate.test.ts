@@ -317,6 +317,48 @@ describe('resource annotations', () => {
   }
 });
 
+describe('operator-wide resource defaults (injector configuration)', () => {
+  const config: MutationConfig = {
+    ...CONFIG,
+    resourceDefaults: { cpuRequest: '50m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
+  };
+
+  it('replace the built-in defaults, the heap cap following the limit', async () => {
+    const sidekey = sidekeyOf(await inject(fixture('basic'), config), 'initContainers');
+    assert.deepEqual(sidekey.resources, {
+      requests: { cpu: '50m', memory: '128Mi' },
+      limits: { memory: '256Mi' },
+    });
+    assert.equal(envOf(sidekey).NODE_OPTIONS, '--max-old-space-size=153');
+  });
+
+  it('still give way to the pod annotations', async () => {
+    const pod = withAnnotations(fixture('basic'), {
+      'sidekey.io/cpu-request': '10m',
+      'sidekey.io/memory-limit': '512Mi',
+    });
+    const sidekey = sidekeyOf(await inject(pod, config), 'initContainers');
+    assert.deepEqual(sidekey.resources, {
+      requests: { cpu: '10m', memory: '128Mi' },
+      limits: { memory: '512Mi' },
+    });
+  });
+
+  it('are checked against the annotations: a request above the default limit is denied, naming both', () => {
+    const result = mutatePod(
+      withAnnotations(fixture('basic'), { 'sidekey.io/memory-request': '300Mi' }),
+      config,
+      'shop',
+    );
+    assert.equal(result.kind, 'deny');
+    if (result.kind !== 'deny') return;
+    assert.match(
+      result.message,
+      /sidekey.io\/memory-request: "300Mi" is more than the default limit "256Mi"/,
+    );
+  });
+});
+
 describe('tenants, log level and the Postgres client Secret', () => {
   it('passes sidekey.io/tenants and sidekey.io/log-level to the sidecar', async () => {
     const pod = await inject(

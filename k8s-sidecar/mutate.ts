@@ -115,6 +115,7 @@ export function mutatePod(pod: unknown, config: MutationConfig, namespace: strin
       mode: config.mode,
       postgres: config.postgres !== undefined,
       postgresTlsSecret: config.postgres?.defaultTlsSecret,
+      ...(config.resourceDefaults !== undefined && { resources: config.resourceDefaults }),
     },
   );
   if (!read.ok) return deny(...read.errors);
