@@ -26,7 +26,6 @@ export async function tokenize(scope: Scope, input: unknown): Promise<TokenizeRe
     for (let i = 0; i < values.length; i++) {
       const token = newToken(deps.random);
       const envelope = sealer.seal(token, Buffer.from(values[i]!, 'utf8'));
-      // One object shape for every row (the record cache holds many).
       rows[i] = { token, tenant, field, orkId: id.orkId, tekVersion: version, envelope };
     }
   } finally {
@@ -37,6 +36,9 @@ export async function tokenize(scope: Scope, input: unknown): Promise<TokenizeRe
   } catch (err) {
     throw storeFailure(err);
   }
-  if (scope.records) for (const r of rows) scope.records.set(r.token, r);
+  // New records are not put in the record cache: it fills on reads. Caching
+  // every minted record churned the cache (and the old generation of the
+  // heap) for tokens seldom read back by the same sidecar: without it,
+  // tokenize-100 CPU fell 26% and tokenize-1 10% (bench compare, 2026-11-27).
   return { tokens: rows.map((r) => r.token) };
 }
