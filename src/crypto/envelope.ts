@@ -114,9 +114,10 @@ function seal(
   const key = recordKey(fdk, salt);
   try {
     const { ciphertext, tag } = aesGcmSeal(key, nonce, plaintext, aad);
-    // Its own memory, not a slice of Node's shared 8 KiB pool: envelopes live
-    // on in the record cache and would pin whole pool slabs.
-    const out = Buffer.allocUnsafeSlow(
+    // A slice of Node's 8 KiB pool (cheap to allocate): sealed envelopes go to
+    // the store and are dropped. The record cache keeps only copies in their
+    // own memory (detokenize's cacheable()), never pool slices.
+    const out = Buffer.allocUnsafe(
       header.length + SALT_BYTES + GCM_NONCE_BYTES + ciphertext.length + GCM_TAG_BYTES,
     );
     let at = header.copy(out, 0);

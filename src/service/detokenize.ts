@@ -77,8 +77,20 @@ async function lookup(scope: Scope, tokens: readonly string[]): Promise<Map<stri
     }
     for (const r of rows) {
       found.set(r.token, r);
-      scope.records?.set(r.token, r);
+      scope.records?.set(r.token, cacheable(r));
     }
   }
   return found;
+}
+
+/**
+ * The record with its envelope in memory of its own. Drivers hand small
+ * byteas out as slices of Node's shared 8 KiB buffer pool; a cached slice
+ * would keep its whole slab alive, so 10,000 cached records could hold up to
+ * 80 MiB instead of under 1 MiB.
+ */
+export function cacheable(r: TokenRow): TokenRow {
+  const envelope = Buffer.allocUnsafeSlow(r.envelope.length);
+  r.envelope.copy(envelope);
+  return { ...r, envelope };
 }
