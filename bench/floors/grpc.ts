@@ -17,18 +17,12 @@ import {
   status,
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
+import { LOADER_OPTIONS, SIDEKEY_PROTO } from '../../src/transport/grpc/proto.js';
 import { emit, exitWithParent } from '../lib/protocol.js';
 
 const [socket, protoRoot] = process.argv.slice(2);
 if (socket === undefined || protoRoot === undefined) throw new Error('usage: grpc.ts <socket> <proto root>');
-const definition = loadSync('sidekey/v1/sidekey.proto', {
-  keepCase: true,
-  longs: String,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-  includeDirs: [protoRoot],
-});
+const definition = loadSync(SIDEKEY_PROTO, { ...LOADER_OPTIONS, includeDirs: [protoRoot] });
 const server = new Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
 server.addService(definition['sidekey.v1.Sidekey'] as unknown as ServiceDefinition, {
   Tokenize: (

@@ -11,13 +11,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_RESOURCES } from '../../k8s-sidecar/annotations.js';
 import { parseQuantity } from '../../k8s-sidecar/quantity.js';
 import { nodeOptionsFor } from '../../k8s-sidecar/sidecar.js';
-import { OPERATOR_ROLE, SIDECAR_ROLE, type TestPostgres } from '../../test/support/postgres.js';
+import { OPERATOR_ROLE, postgresEnv, SIDECAR_ROLE, type TestPostgres } from '../../test/support/postgres.js';
+import { freePort } from '../../test/support/process.js';
 import { type Child, removeOnExit, spawnChild } from './children.js';
 
 export interface Build {
@@ -122,17 +122,6 @@ export function buildSidekeyAt(repo: string, ref: string, log: (line: string) =>
   }
 }
 
-export function pgEnv(pg: TestPostgres, role: string): Record<string, string> {
-  const c = pg.connection(role);
-  return {
-    SIDEKEY_STORE: 'postgres',
-    SIDEKEY_PG_URL: c.url,
-    SIDEKEY_PG_CA_FILE: c.caFile,
-    SIDEKEY_PG_CERT_FILE: c.certFile,
-    SIDEKEY_PG_KEY_FILE: c.keyFile,
-  };
-}
-
 /**
  * NODE_OPTIONS of an injected sidecar with the default resources (postgres
  * store): the benchmark measures the memory production sees.
@@ -164,7 +153,7 @@ export function provision(
     ...baseEnv(),
     SIDEKEY_DATA_DIR: opsDir,
     SIDEKEY_LOG_LEVEL: 'error',
-    ...pgEnv(pg, OPERATOR_ROLE),
+    ...postgresEnv(pg, OPERATOR_ROLE),
   };
   const cli = (args: string[]) => {
     const r = spawnSync(process.execPath, [...build.command, ...args], {
@@ -180,17 +169,6 @@ export function provision(
   const ork = cli(['ork', 'issue', '--tenant', tenant, '--label', 'bench']).trim();
   if (ork === '') throw new Error('sidekey ork issue printed no ORK');
   return { opsDir, tenant, ork };
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export interface Daemon {
@@ -233,7 +211,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     {
       env: {
         ...baseEnv(),
-        ...pgEnv(o.pg, SIDECAR_ROLE),
+        ...postgresEnv(o.pg, SIDECAR_ROLE),
         SIDEKEY_DATA_DIR: dataDir,
         SIDEKEY_HTTP_PORT: String(port),
         SIDEKEY_GRPC_SOCKET: grpcSocket,

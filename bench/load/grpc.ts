@@ -9,6 +9,7 @@
  */
 import { Client, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { loadSync, type MethodDefinition } from '@grpc/proto-loader';
+import { LOADER_OPTIONS, SIDEKEY_PROTO } from '../../src/transport/grpc/proto.js';
 import { emit, LatencyRecorder, readSpec, waitGo } from '../lib/protocol.js';
 
 export interface GrpcLoadSpec {
@@ -24,14 +25,7 @@ export interface GrpcLoadSpec {
 }
 
 const spec = await readSpec<GrpcLoadSpec>();
-const definition = loadSync('sidekey/v1/sidekey.proto', {
-  keepCase: true,
-  longs: String,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-  includeDirs: [spec.protoRoot],
-});
+const definition = loadSync(SIDEKEY_PROTO, { ...LOADER_OPTIONS, includeDirs: [spec.protoRoot] });
 const service = definition['sidekey.v1.Sidekey'] as unknown as Record<
   string,
   MethodDefinition<object, object>

@@ -44,6 +44,11 @@ interface Session {
   readonly initialLease: number;
 }
 
+/** When a lease of `seconds` granted now runs out (0: does not expire, or unknown). */
+function expiryOf(seconds: number): number | undefined {
+  return seconds > 0 ? Date.now() + seconds * 1000 : undefined;
+}
+
 export const DEFAULT_K8S_TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
 export class VaultAuth {
@@ -147,7 +152,7 @@ export class VaultAuth {
     const lease = typeof out.auth?.lease_duration === 'number' ? out.auth.lease_duration : 0;
     return {
       token,
-      expiresAt: lease > 0 ? Date.now() + lease * 1000 : undefined,
+      expiresAt: expiryOf(lease),
       renewable: out.auth?.renewable === true,
       initialLease: lease,
     };
@@ -162,7 +167,7 @@ export class VaultAuth {
       const ttl = typeof out.data?.ttl === 'number' ? out.data.ttl : 0;
       return {
         token,
-        expiresAt: ttl > 0 ? Date.now() + ttl * 1000 : undefined,
+        expiresAt: expiryOf(ttl),
         renewable: out.data?.renewable === true,
         initialLease: ttl,
       };
@@ -215,7 +220,7 @@ export class VaultAuth {
         if (this.closed || this.session !== session) return;
         const renewed: Session = {
           token: session.token,
-          expiresAt: lease > 0 ? Date.now() + lease * 1000 : undefined,
+          expiresAt: expiryOf(lease),
           renewable: out.auth?.renewable !== false && lease > 0,
           initialLease: session.initialLease,
         };

@@ -14,8 +14,8 @@ import type {
   TokenRow,
   WrappedKey,
 } from './port.js';
-import { type SqlClient, toBuffer } from './sql-client.js';
-import { hex, tokenRow } from './sql-rows.js';
+import type { SqlClient } from './sql-client.js';
+import { hex, tenantKeyRow, tokenRow } from './sql-rows.js';
 
 export abstract class SqlLifecycle {
   constructor(protected readonly sql: SqlClient) {}
@@ -245,14 +245,7 @@ export abstract class SqlLifecycle {
         limit $4`,
       [kekRef, after?.tenant ?? null, after?.version ?? 0, limit],
     );
-    return r.rows.map((x) => ({
-      tenant: x.tenant as string,
-      version: x.version as number,
-      state: x.state as TenantKeyRow['state'],
-      kekRef: x.kek_ref as string,
-      wrapped: x.wrapped_key === null ? null : toBuffer(x.wrapped_key),
-      createdAt: x.created_at as Date,
-    }));
+    return r.rows.map(tenantKeyRow);
   }
 
   async rewrapTenantKey(tenant: string, version: number, from: WrappedKey, to: WrappedKey): Promise<boolean> {

@@ -1,5 +1,5 @@
 /** Row mapping shared by the SQL store's files. */
-import type { TokenRow } from './port.js';
+import type { TenantKeyRow, TokenRow } from './port.js';
 import { toBuffer } from './sql-client.js';
 
 export type Row = Record<string, unknown>;
@@ -14,5 +14,16 @@ export function tokenRow(x: Row): TokenRow {
     orkId: x.ork_id as string,
     tekVersion: x.tek_version as number,
     envelope: toBuffer(x.envelope),
+  };
+}
+
+export function tenantKeyRow(x: Row): TenantKeyRow {
+  return {
+    tenant: x.tenant as string,
+    version: x.version as number,
+    state: x.state as TenantKeyRow['state'],
+    kekRef: x.kek_ref as string,
+    wrapped: x.wrapped_key === null ? null : toBuffer(x.wrapped_key),
+    createdAt: x.created_at as Date,
   };
 }

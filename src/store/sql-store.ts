@@ -20,7 +20,7 @@ import type {
 } from './port.js';
 import { type SqlClient, toBuffer } from './sql-client.js';
 import { SqlLifecycle } from './sql-lifecycle.js';
-import { hex, type Row, tokenRow } from './sql-rows.js';
+import { hex, type Row, tenantKeyRow, tokenRow } from './sql-rows.js';
 
 /**
  * Sidecar and administrative operations live here; the operator-only key
@@ -127,14 +127,7 @@ export class SqlStore extends SqlLifecycle implements Store {
          from sidekey_tenant_keys where tenant = $1 order by version`,
       [tenant],
     );
-    return r.rows.map((x) => ({
-      tenant: x.tenant as string,
-      version: x.version as number,
-      state: x.state as TenantKeyRow['state'],
-      kekRef: x.kek_ref as string,
-      wrapped: x.wrapped_key === null ? null : toBuffer(x.wrapped_key),
-      createdAt: x.created_at as Date,
-    }));
+    return r.rows.map(tenantKeyRow);
   }
 
   async insertOrk(row: Omit<OrkRow, 'createdAt' | 'revokedAt' | 'state'>): Promise<void> {

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { AwsKek, type AwsKekOptions } from '../../src/kms/aws.js';
 import { kmsContext } from '../../src/kms/index.js';
 import { FakeAwsKms } from '../fakes/aws-kms-server.js';
-import { assertNoSecret, captureKmsError, runKmsContract } from './kms-contract.js';
+import { assertNoSecret, captureKmsError, overFake, runKmsContract } from './kms-contract.js';
 
 // The SDK's default credential chain reads these first; nothing else is consulted.
 process.env.AWS_ACCESS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
@@ -33,16 +33,7 @@ runKmsContract({
   make: async () => {
     const fake = await FakeAwsKms.start();
     fake.createKey({ alias: 'alias/sidekey' });
-    const kek = kekFor(fake, 'alias/sidekey');
-    return {
-      kek,
-      down: () => fake.down(),
-      up: () => fake.up(),
-      close: async () => {
-        await kek.close();
-        await fake.close();
-      },
-    };
+    return overFake(kekFor(fake, 'alias/sidekey'), fake);
   },
 });
 

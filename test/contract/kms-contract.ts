@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { type EncryptionContext, type KekPort, KmsError, kmsContext } from '../../src/kms/index.js';
+import type { HttpFake } from '../fakes/http-fake.js';
 
 export interface KmsContractSubject {
   readonly kek: KekPort;
@@ -17,6 +18,19 @@ export interface KmsContractSubject {
   up(): Promise<void>;
   /** Closes the adapter and anything `make` started. */
   close(): Promise<void>;
+}
+
+/** The subject for an adapter talking to one of the wire-compatible fakes under test/fakes. */
+export function overFake(kek: KekPort, fake: HttpFake): KmsContractSubject {
+  return {
+    kek,
+    down: () => fake.down(),
+    up: () => fake.up(),
+    close: async () => {
+      await kek.close();
+      await fake.close();
+    },
+  };
 }
 
 export interface KmsContractOptions {

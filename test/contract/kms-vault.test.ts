@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { kmsContext } from '../../src/kms/index.js';
 import { VaultKek, type VaultKekOptions } from '../../src/kms/vault.js';
 import { FakeVault } from '../fakes/vault-server.js';
-import { assertNoSecret, captureKmsError, runKmsContract } from './kms-contract.js';
+import { assertNoSecret, captureKmsError, overFake, runKmsContract } from './kms-contract.js';
 
 function kekFor(fake: FakeVault, options: Partial<VaultKekOptions>): VaultKek {
   return new VaultKek({
@@ -32,16 +32,7 @@ runKmsContract({
   make: async () => {
     const fake = await FakeVault.start();
     fake.createKey('sidekey');
-    const kek = kekFor(fake, { token: fake.createToken({ allow: ['transit/*'] }) });
-    return {
-      kek,
-      down: () => fake.down(),
-      up: () => fake.up(),
-      close: async () => {
-        await kek.close();
-        await fake.close();
-      },
-    };
+    return overFake(kekFor(fake, { token: fake.createToken({ allow: ['transit/*'] }) }), fake);
   },
 });
 

@@ -21,7 +21,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { HttpFake } from './http-fake.js';
 
 export type KmsOperation = 'Encrypt' | 'Decrypt' | 'DescribeKey' | 'GenerateDataKey';
 const OPERATIONS = new Set<string>(['Encrypt', 'Decrypt', 'DescribeKey', 'GenerateDataKey']);
@@ -58,7 +58,7 @@ export interface FakeAwsKmsOptions {
   readonly account?: string;
 }
 
-export class FakeAwsKms {
+export class FakeAwsKms extends HttpFake {
   readonly region: string;
   readonly account: string;
   /** Authenticated requests for a known operation, in order (throttled and refused ones included). */
@@ -68,20 +68,15 @@ export class FakeAwsKms {
   private readonly denied = new Set<string>();
   private throttleRemaining = 0;
   private internalErrorsRemaining = 0;
-  private hanging = false;
-  private readonly sockets = new Set<Socket>();
-  private port = 0;
 
-  private constructor(
-    private server: Server,
-    options: FakeAwsKmsOptions,
-  ) {
+  private constructor(options: FakeAwsKmsOptions) {
+    super();
     this.region = options.region ?? 'eu-west-1';
     this.account = options.account ?? '111122223333';
   }
 
   static async start(options: FakeAwsKmsOptions = {}): Promise<FakeAwsKms> {
-    const fake = new FakeAwsKms(createServer(), options);
+    const fake = new FakeAwsKms(options);
     await fake.listen(0);
     return fake;
   }
@@ -143,55 +138,21 @@ export class FakeAwsKms {
     this.internalErrorsRemaining = n;
   }
 
-  /** Accept requests but never answer them (until `hang(false)`). */
-  hang(on: boolean): void {
-    this.hanging = on;
-  }
-
-  /** Stop listening and drop every connection: clients see ECONNREFUSED. */
-  async down(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const s of this.sockets) s.destroy();
-    await closed;
-  }
-
-  /** Listen again on the same port. */
-  async up(): Promise<void> {
-    this.server = createServer();
-    await this.listen(this.port);
-  }
-
-  async close(): Promise<void> {
-    if (this.server.listening) await this.down();
-  }
-
   count(operation: KmsOperation): number {
     return this.calls.filter((c) => c.operation === operation).length;
   }
 
-  private async listen(port: number): Promise<void> {
-    this.server.on('connection', (s: Socket) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      this.handle(req, res).catch((err: unknown) => {
-        if (!res.headersSent) this.reply(res, 500, { __type: 'KMSInternalException', message: String(err) });
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', () => resolve());
-    });
-    this.port = (this.server.address() as AddressInfo).port;
+  protected newServer(): Server {
+    return createServer();
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    if (this.hanging) return; // the client's timeout must fire
+  protected internalError(res: ServerResponse, err: unknown): void {
+    this.reply(res, 500, { __type: 'KMSInternalException', message: String(err) });
+  }
+
+  protected respond(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
     try {
-      const output = this.dispatch(req, Buffer.concat(chunks));
+      const output = this.dispatch(req, body);
       this.reply(res, 200, output);
     } catch (err) {
       if (!(err instanceof KmsFault)) throw err;

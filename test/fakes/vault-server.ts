@@ -29,7 +29,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import { HttpFake } from './http-fake.js';
 
 interface TransitKey {
   /** Key material, index = version - 1. */
@@ -83,7 +83,7 @@ class VaultFault extends Error {
 const PERMISSION_DENIED = () => new VaultFault(403, ['permission denied']);
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-export class FakeVault {
+export class FakeVault extends HttpFake {
   readonly mount: string;
   readonly k8sMount: string;
   /** Requests by `METHOD path` (without /v1/), in order. */
@@ -92,15 +92,11 @@ export class FakeVault {
   private readonly tokens = new Map<string, TokenRecord>();
   private readonly k8sRoles = new Map<string, { jwt: string; token: FakeVaultTokenOptions }>();
   private sealed = false;
-  private hanging = false;
-  private readonly sockets = new Set<Socket>();
-  private server: Server;
-  private port = 0;
 
   private constructor(private readonly options: FakeVaultOptions) {
+    super();
     this.mount = options.mount ?? 'transit';
     this.k8sMount = options.k8sMount ?? 'kubernetes';
-    this.server = this.newServer();
   }
 
   static async start(options: FakeVaultOptions = {}): Promise<FakeVault> {
@@ -180,62 +176,26 @@ export class FakeVault {
     this.sealed = on;
   }
 
-  hang(on: boolean): void {
-    this.hanging = on;
-  }
-
-  async down(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const s of this.sockets) s.destroy();
-    await closed;
-  }
-
-  async up(): Promise<void> {
-    this.server = this.newServer();
-    await this.listen(this.port);
-  }
-
-  async close(): Promise<void> {
-    if (this.server.listening) await this.down();
-  }
-
-  private newServer(): Server {
-    const server = this.options.tls
+  protected newServer(): Server {
+    return this.options.tls
       ? createHttpsServer({ key: this.options.tls.key, cert: this.options.tls.cert })
       : createHttpServer();
-    server.on(this.options.tls ? 'secureConnection' : 'connection', (s: Socket) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      this.handle(req, res).catch((err: unknown) => {
-        if (!res.headersSent) send(res, 500, { errors: [String(err)] });
-      });
-    });
-    return server;
   }
 
-  private async listen(port: number): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', () => resolve());
-    });
-    this.port = (this.server.address() as AddressInfo).port;
+  protected internalError(res: ServerResponse, err: unknown): void {
+    send(res, 500, { errors: [String(err)] });
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    if (this.hanging) return;
+  protected async respond(req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://vault');
     const path = url.pathname.startsWith('/v1/') ? url.pathname.slice(4) : '';
     const method = req.method ?? 'GET';
     this.requests.push(`${method} ${path}`);
     try {
       let body: Record<string, unknown> = {};
-      if (chunks.length > 0) {
+      if (raw.length > 0) {
         try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+          body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
         } catch {
           throw new VaultFault(400, ['failed to parse JSON input']);
         }

@@ -21,23 +21,14 @@ import { capturedLogs, startTestDaemon, type TestDaemon } from './daemon.js';
 import {
   OPERATOR_ROLE,
   type PostgresOptions,
+  postgresEnv,
   SIDECAR_ROLE,
   startPostgres,
   type TestPostgres,
 } from './postgres.js';
 import { type Child, freePort, spawnSidekey, waitServing } from './process.js';
 
-/** The settings of API.md that point sidekey at the harness PostgreSQL as `role`. */
-export function postgresEnv(pg: TestPostgres, role: string = SIDECAR_ROLE): Record<string, string> {
-  const c = pg.connection(role);
-  return {
-    SIDEKEY_STORE: 'postgres',
-    SIDEKEY_PG_URL: c.url,
-    SIDEKEY_PG_CA_FILE: c.caFile,
-    SIDEKEY_PG_CERT_FILE: c.certFile,
-    SIDEKEY_PG_KEY_FILE: c.keyFile,
-  };
-}
+export { postgresEnv };
 
 export interface IssuedOrk {
   readonly ork: string;

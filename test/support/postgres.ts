@@ -71,6 +71,18 @@ export interface TestPostgres {
   destroy(): Promise<void>;
 }
 
+/** The settings of API.md that point sidekey at the harness PostgreSQL as `role`. */
+export function postgresEnv(pg: TestPostgres, role: string = SIDECAR_ROLE): Record<string, string> {
+  const c = pg.connection(role);
+  return {
+    SIDEKEY_STORE: 'postgres',
+    SIDEKEY_PG_URL: c.url,
+    SIDEKEY_PG_CA_FILE: c.caFile,
+    SIDEKEY_PG_CERT_FILE: c.certFile,
+    SIDEKEY_PG_KEY_FILE: c.keyFile,
+  };
+}
+
 export function findPostgresBin(): string {
   const root = '/usr/lib/postgresql';
   const versions = existsSync(root)
