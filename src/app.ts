@@ -11,6 +11,7 @@ import { systemRandom } from './crypto/index.js';
 import { Keyring } from './keyring/index.js';
 import { createKekRing, type KekRing } from './kms/index.js';
 import { createLoggers, describeError, HealthChecker, type Loggers, Metrics } from './observability/index.js';
+import { PolicyBook } from './policy/index.js';
 import { TokenService } from './service/index.js';
 import {
   isStoreUnavailable,
@@ -111,8 +112,10 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
       },
       onCacheLookup: (cache, hit) => metrics.cacheLookup(cache, hit),
     });
+    const policies = new PolicyBook(store, { ttlMs: config.caches.policyTtlMs, max: config.caches.maxKeys });
     const service = new TokenService({
       keyring,
+      policies,
       store,
       writer,
       auditor,
@@ -131,10 +134,13 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
     if (config.store.kind === 'postgres') {
       const events = listenKeyEvents(
         config.store,
-        (event) => applyKeyEvent(event, keyring, service),
+        (event) => applyKeyEvent(event, keyring, policies, service),
         (state) => {
-          // Notifications sent while we were away are lost: forget every key.
-          if (state === 'connected') keyring.clear();
+          // Notifications sent while we were away are lost: forget every key and policy.
+          if (state === 'connected') {
+            keyring.clear();
+            policies.clear();
+          }
           log.info({ state }, 'key event listener');
         },
         { onError: (err) => log.warn({ err: describeError(err) }, 'key event listener problem') },
@@ -218,8 +224,11 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
 }
 
 /** Another sidecar or the CLI changed keys or records: forget what we cached about them. */
-function applyKeyEvent(event: KeyEvent, keyring: Keyring, service: TokenService): void {
+function applyKeyEvent(event: KeyEvent, keyring: Keyring, policies: PolicyBook, service: TokenService): void {
   switch (event.kind) {
+    case 'policy-changed':
+      policies.invalidate(event.tenant, event.field);
+      return;
     case 'ork-revoked':
       keyring.invalidateOrk(event.tenant, event.orkId);
       return;

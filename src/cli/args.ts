@@ -28,6 +28,14 @@ const OPTIONS = {
   below: { type: 'string' },
   // KEK rotation (rotate kek, ork reissue): a KEK reference, docs/kms.md
   to: { type: 'string' },
+  // field policies (policy set/get/list/delete)
+  field: { type: 'string' },
+  kind: { type: 'string' },
+  alphabet: { type: 'string' },
+  'keep-prefix': { type: 'string' },
+  'keep-suffix': { type: 'string' },
+  mask: { type: 'string' },
+  ttl: { type: 'string' },
 } as const;
 
 export function parse(argv: readonly string[]): Parsed {

@@ -38,6 +38,10 @@ usage: sidekey [command] [options]
                                            stop decrypting with versions below N
   tenant shred <tenant> [--yes]            destroy every TEK version: the tenant's data is gone for good
   tenant purge <tenant> [--yes]            delete the token rows of a shredded tenant
+  policy set --tenant T --field F [--kind random|deterministic|fpe] [--alphabet digits|alnum|CHARS]
+             [--keep-prefix N] [--keep-suffix N] [--mask last4|first6last4|email|redact] [--ttl 90d|none]
+                                           the token kind (and mask, TTL) of a field's new tokens
+  policy get --tenant T --field F [--json] | policy list --tenant T [--json] | policy delete --tenant T --field F
   audit verify [--json]                    check every audit chain
   certs dev --out DIR                      development CA and certificates for Postgres mTLS
   config print                             effective configuration, secrets redacted
@@ -80,6 +84,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return (await import('./commands/ops.js')).keysCommand(args, io);
     case 'rotate':
       return (await import('./commands/rotate.js')).rotateCommand(args, io);
+    case 'policy':
+      return (await import('./commands/policy.js')).policyCommand(args, io);
     case 'reencrypt':
       return (await import('./commands/reencrypt.js')).reencryptCommand(args, io);
     case 'audit':

@@ -87,6 +87,7 @@ export const rawConfigSchema = z
     SIDEKEY_MAX_BODY_BYTES: int(1024, 256 * 1024 * 1024, 8 * 1024 * 1024),
     SIDEKEY_TEK_CACHE_TTL_SECONDS: int(1, 86_400, 300),
     SIDEKEY_ORK_CACHE_TTL_SECONDS: int(1, 86_400, 60),
+    SIDEKEY_POLICY_CACHE_TTL_SECONDS: int(1, 86_400, 60),
     SIDEKEY_KEY_CACHE_MAX: int(16, 10_000_000, 10_000),
     SIDEKEY_RECORD_CACHE_MAX: int(0, 10_000_000, 10_000),
     SIDEKEY_WRITER_MAX_ROWS: int(1, 100_000, 5000),
@@ -197,6 +198,8 @@ export interface Config {
   readonly caches: {
     readonly tekTtlMs: number;
     readonly orkTtlMs: number;
+    /** How long a field policy stays cached (bounds staleness after a missed notification). */
+    readonly policyTtlMs: number;
     readonly maxKeys: number;
     readonly maxRecords: number;
   };
@@ -273,6 +276,7 @@ export function toConfig(raw: RawConfig, cwd: string): Config {
     caches: {
       tekTtlMs: raw.SIDEKEY_TEK_CACHE_TTL_SECONDS * 1000,
       orkTtlMs: raw.SIDEKEY_ORK_CACHE_TTL_SECONDS * 1000,
+      policyTtlMs: raw.SIDEKEY_POLICY_CACHE_TTL_SECONDS * 1000,
       maxKeys: raw.SIDEKEY_KEY_CACHE_MAX,
       maxRecords: raw.SIDEKEY_RECORD_CACHE_MAX,
     },

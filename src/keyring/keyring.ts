@@ -11,10 +11,11 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { decodeOrkString, deriveFdk, orkFingerprint, zeroize } from '../crypto/index.js';
+import { decodeOrkString, deriveFdk, orkFingerprint, type RandomSource, zeroize } from '../crypto/index.js';
 import { failedPrecondition, SidekeyError, unauthenticated, unavailable } from '../errors/index.js';
 import { type KekRing, KmsError, kmsContext } from '../kms/index.js';
 import { isStoreUnavailable, SchemaError, type Store, type TenantKeyRow } from '../store/index.js';
+import { deriveTokenKey, lineageSecret, sealLineage } from '../tokens/index.js';
 import { KeyCache } from './key-cache.js';
 
 export interface OrkIdentity {
@@ -33,7 +34,7 @@ export interface KeyringOptions {
 }
 
 export interface KeyringDeps {
-  readonly store: Pick<Store, 'getTenantKeys' | 'getOrk'>;
+  readonly store: Pick<Store, 'getTenantKeys' | 'getOrk' | 'getTokenRootKey'>;
   readonly keks: KekRing;
   readonly options: KeyringOptions;
   readonly onCacheLookup?: (cache: 'ork' | 'tek' | 'fdk', hit: boolean) => void;
@@ -60,6 +61,8 @@ export class Keyring {
   private readonly orks: KeyCache<OrkMeta>;
   private readonly teks: KeyCache<TekMeta>;
   private readonly fdks: KeyCache<FdkMeta>;
+  /** K_tok per ORK (deterministic and fpe tokens), keyed like the ORK cache. */
+  private readonly tokenKeys: KeyCache<OrkMeta>;
   private readonly tenantKeys: LRUCache<string, TenantKeyRow[]>;
   /** Bumped by every invalidation, so reads it aborted can tell and retry. */
   private generation = 0;
@@ -71,6 +74,7 @@ export class Keyring {
     this.orks = new KeyCache({ max: options.maxKeys, ttlMs: options.orkTtlMs, onLookup: lookup('ork') });
     this.teks = new KeyCache({ max: options.maxKeys, ttlMs: options.tekTtlMs, onLookup: lookup('tek') });
     this.fdks = new KeyCache({ max: options.maxKeys, ttlMs: options.tekTtlMs, onLookup: lookup('fdk') });
+    this.tokenKeys = new KeyCache({ max: options.maxKeys, ttlMs: options.tekTtlMs, onLookup: lookup('fdk') });
     this.tenantKeys = new LRUCache<string, TenantKeyRow[]>({
       max: options.maxKeys,
       ttl: options.tekTtlMs,
@@ -128,11 +132,91 @@ export class Keyring {
     return key;
   }
 
+  /**
+   * K_tok of the caller's ORK lineage (src/tokens/token-keys.ts): a copy the
+   * caller owns and must zero. FAILED_PRECONDITION when the tenant's token
+   * root key was destroyed or never made.
+   */
+  async tokenKey(id: OrkIdentity): Promise<Buffer> {
+    const { key } = await this.tokenKeys.copy(id.handle, async () => {
+      const trk = await this.tokenRootKeyCopy(id.tenant);
+      let secret: Buffer | undefined;
+      try {
+        secret = await this.lineageSecretOf(id);
+        return {
+          key: deriveTokenKey(trk.key, secret, id.tenant),
+          meta: { tenant: id.tenant, orkId: id.orkId },
+        };
+      } finally {
+        zeroize(trk.key, secret);
+      }
+    });
+    return key;
+  }
+
+  /** The seal that gives `to` the lineage of `from` (`ork rotate`): deterministic and fpe tokens stay the same. */
+  async lineageSealFor(from: OrkIdentity, to: OrkIdentity, random: RandomSource): Promise<Buffer> {
+    let secret: Buffer | undefined;
+    let ork: { key: Buffer } | undefined;
+    try {
+      secret = await this.lineageSecretOf(from);
+      ork = await this.orkCopy(to.handle, to.orkString);
+      return sealLineage(ork.key, to.tenant, to.orkId, secret, random);
+    } finally {
+      zeroize(secret, ork?.key);
+    }
+  }
+
+  private async lineageSecretOf(id: OrkIdentity): Promise<Buffer> {
+    let row: Awaited<ReturnType<Store['getOrk']>>;
+    try {
+      row = await this.deps.store.getOrk(id.tenant, id.orkId);
+    } catch (err) {
+      throw asUnavailable(err, 'the key store is unavailable');
+    }
+    if (row === undefined || row.state !== 'active')
+      throw unauthenticated('the organisation key has been revoked');
+    const ork = await this.orkCopy(id.handle, id.orkString);
+    try {
+      const secret = lineageSecret(ork.key, id.tenant, id.orkId, row.lineageSeal);
+      if (secret === undefined)
+        throw new SidekeyError('INTERNAL', 'the lineage seal of this organisation key does not open');
+      return secret;
+    } finally {
+      zeroize(ork.key);
+    }
+  }
+
+  private async tokenRootKeyCopy(tenant: string): Promise<{ key: Buffer }> {
+    return this.teks.copy(`${tenant}\u0000token-root`, async () => {
+      let row: Awaited<ReturnType<Store['getTokenRootKey']>>;
+      try {
+        row = await this.deps.store.getTokenRootKey(tenant);
+      } catch (err) {
+        throw asUnavailable(err, 'the key store is unavailable');
+      }
+      if (row === undefined)
+        throw failedPrecondition('the tenant has no token root key: set a deterministic or fpe policy first');
+      if (row.wrapped === null) throw failedPrecondition('the keys of this tenant were destroyed');
+      const kek = this.deps.keks.byRef(row.kekRef);
+      if (kek === undefined) {
+        throw unavailable('the token root key is wrapped by a KEK this sidecar is not configured for');
+      }
+      try {
+        const key = await kek.unwrap(row.wrapped, kmsContext.tokenRootKey(tenant));
+        return { key, meta: { tenant, version: 0 } };
+      } catch (err) {
+        throw fromKmsError(err, 'token root key');
+      }
+    });
+  }
+
   /** Drops everything cached about one ORK (revocation). */
   invalidateOrk(tenant: string, orkId: string): void {
     const match = (m: { tenant: string; orkId: string }) => m.tenant === tenant && m.orkId === orkId;
     this.orks.deleteWhere(match);
     this.fdks.deleteWhere(match);
+    this.tokenKeys.deleteWhere(match);
   }
 
   /** Drops everything cached about a tenant's keys (rotation, shredding). */
@@ -142,6 +226,7 @@ export class Keyring {
     this.teks.deleteWhere((m) => m.tenant === tenant);
     this.fdks.deleteWhere((m) => m.tenant === tenant);
     this.orks.deleteWhere((m) => m.tenant === tenant);
+    this.tokenKeys.deleteWhere((m) => m.tenant === tenant);
   }
 
   /** Zeroes and drops every cached key (shutdown, or after missed notifications). */
@@ -150,12 +235,13 @@ export class Keyring {
     this.orks.clear();
     this.teks.clear();
     this.fdks.clear();
+    this.tokenKeys.clear();
     this.tenantKeys.clear();
     this.refused.clear();
   }
 
   cacheSizes(): { ork: number; tek: number; fdk: number } {
-    return { ork: this.orks.size, tek: this.teks.size, fdk: this.fdks.size };
+    return { ork: this.orks.size, tek: this.teks.size, fdk: this.fdks.size + this.tokenKeys.size };
   }
 
   private async keyRows(tenant: string, refresh = false): Promise<TenantKeyRow[]> {

@@ -73,4 +73,6 @@ export const kmsContext = {
   }),
   ork: (tenant: string, orkId: string): EncryptionContext => ({ purpose: 'ork', tenant, ork_id: orkId }),
   auditChain: (chainId: string): EncryptionContext => ({ purpose: 'audit', chain: chainId }),
+  /** The tenant's token root key (deterministic and fpe tokens). */
+  tokenRootKey: (tenant: string): EncryptionContext => ({ purpose: 'token-root', tenant }),
 };

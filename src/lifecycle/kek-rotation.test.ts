@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { encodeOrkString, orkFingerprint } from '../crypto/index.js';
 import { type EncryptionContext, type KekPort, kekRing, kmsContext, LocalKek } from '../kms/index.js';
-import type { AuditChainRow, OrkRow, TenantKeyRow, WrappedKey } from '../store/index.js';
+import type { AuditChainRow, OrkRow, TenantKeyRow, TokenRootKeyRow, WrappedKey } from '../store/index.js';
 import { rotateKek } from './kek-rotation.js';
 import { reissueOrk } from './ork-reissue.js';
 
@@ -11,10 +11,25 @@ const random = { bytes: (n: number) => randomBytes(n) };
 const local = () => new LocalKek(randomBytes(32), random);
 
 /** The four store methods KEK rotation uses, over arrays. */
-function memoryStore(keys: TenantKeyRow[], chains: AuditChainRow[]) {
+function memoryStore(keys: TenantKeyRow[], chains: AuditChainRow[], roots: TokenRootKeyRow[] = []) {
   return {
     keys,
     chains,
+    roots,
+    async listTokenRootKeysNotUnder(ref: string, afterTenant: string, limit: number) {
+      return roots
+        .filter((r) => r.kekRef !== ref && r.wrapped !== null && r.tenant > afterTenant)
+        .sort((a, b) => (a.tenant < b.tenant ? -1 : 1))
+        .slice(0, limit);
+    },
+    async rewrapTokenRootKey(tenant: string, from: WrappedKey, to: WrappedKey) {
+      const i = roots.findIndex(
+        (r) => r.tenant === tenant && r.kekRef === from.kekRef && r.wrapped?.equals(from.wrapped),
+      );
+      if (i < 0) return false;
+      roots[i] = { ...roots[i]!, kekRef: to.kekRef, wrapped: to.wrapped };
+      return true;
+    },
     async listTenantKeysNotUnder(
       ref: string,
       after: { tenant: string; version: number } | undefined,
@@ -92,7 +107,17 @@ describe('rotateKek', () => {
         startedAt: new Date(),
       },
     ];
-    const store = memoryStore(keys, chains);
+    const rootKey = randomBytes(32);
+    const roots: TokenRootKeyRow[] = [
+      {
+        tenant: 'a',
+        state: 'active',
+        kekRef: old.kekRef,
+        wrapped: await old.wrap(rootKey, kmsContext.tokenRootKey('a')),
+      },
+      { tenant: 'c', state: 'destroyed', kekRef: old.kekRef, wrapped: null },
+    ];
+    const store = memoryStore(keys, chains, roots);
     const progress: string[] = [];
     const report = await rotateKek(
       { store, keks: kekRing(old), target },
@@ -100,9 +125,19 @@ describe('rotateKek', () => {
     );
     assert.deepEqual(
       { ...report, failures: [...report.failures] },
-      { target: target.kekRef, tenantKeys: 4, auditChains: 1, changed: 0, failures: [], stopped: false },
+      {
+        target: target.kekRef,
+        tenantKeys: 4,
+        tokenRootKeys: 1,
+        auditChains: 1,
+        changed: 0,
+        failures: [],
+        stopped: false,
+      },
     );
-    assert.deepEqual(progress, ['a/1', 'a/2', 'b/1', 'b/2', 'c1']);
+    assert.deepEqual(progress, ['a/1', 'a/2', 'b/1', 'b/2', 'a/token-root', 'c1']);
+    assert.deepEqual(await target.unwrap(store.roots[0]!.wrapped!, kmsContext.tokenRootKey('a')), rootKey);
+    assert.equal(store.roots[1]!.wrapped, null, 'a destroyed token root key stays destroyed');
     for (const row of store.keys.filter((k) => k.wrapped !== null)) {
       assert.equal(row.kekRef, target.kekRef);
       const key = await target.unwrap(row.wrapped!, kmsContext.tek(row.tenant, row.version));
@@ -111,7 +146,7 @@ describe('rotateKek', () => {
     assert.equal(store.keys.find((k) => k.tenant === 'c')!.wrapped, null, 'a destroyed key stays destroyed');
     assert.deepEqual(await target.unwrap(store.chains[0]!.wrappedKey, kmsContext.auditChain('c1')), chainKey);
     const again = await rotateKek({ store, keks: kekRing(old), target });
-    assert.equal(again.tenantKeys + again.auditChains, 0);
+    assert.equal(again.tenantKeys + again.tokenRootKeys + again.auditChains, 0);
   });
 
   it('reports keys of an unconfigured KEK and leaves them; stops cleanly when asked', async () => {

@@ -27,7 +27,12 @@ import type { Store, WrappedKey } from '../store/index.js';
 export interface KekRotationDeps {
   readonly store: Pick<
     Store,
-    'listTenantKeysNotUnder' | 'rewrapTenantKey' | 'listAuditChains' | 'rewrapAuditChain'
+    | 'listTenantKeysNotUnder'
+    | 'rewrapTenantKey'
+    | 'listAuditChains'
+    | 'rewrapAuditChain'
+    | 'listTokenRootKeysNotUnder'
+    | 'rewrapTokenRootKey'
   >;
   /** The KEKs this process can unwrap with (primary and previous). */
   readonly keks: KekRing;
@@ -35,7 +40,7 @@ export interface KekRotationDeps {
 }
 
 export interface KekRotationProgress {
-  readonly kind: 'tek' | 'audit-chain';
+  readonly kind: 'tek' | 'token-root' | 'audit-chain';
   /** Re-wrapped so far in this run (both kinds). */
   readonly rewrapped: number;
   /** `tenant/version` or the chain id just handled. */
@@ -53,6 +58,8 @@ export interface KekRotationReport {
   readonly target: string;
   readonly tenantKeys: number;
   readonly auditChains: number;
+  /** Token root keys (deterministic and fpe tokens) re-wrapped. */
+  readonly tokenRootKeys: number;
   /** Rows changed concurrently (rotated, shredded): left for the next run. */
   readonly changed: number;
   /** Rows that could not be re-wrapped, by reason (`kekRef` not configured, does not unwrap). */
@@ -72,6 +79,7 @@ export async function rotateKek(
   const failed = new Set<string>();
   let tenantKeys = 0;
   let auditChains = 0;
+  let tokenRootKeys = 0;
   let changed = 0;
   let stopped = false;
 
@@ -149,6 +157,30 @@ export async function rotateKek(
     if (tenantKeys + changed === before) break;
   }
 
+  // Token root keys: one per tenant, re-wrapped like TEKs (the same
+  // optimistic update; a shredded tenant's is null and never listed).
+  let afterTenant = '';
+  while (!stopped) {
+    const rows = await deps.store.listTokenRootKeysNotUnder(target.kekRef, afterTenant, batchSize);
+    if (rows.length === 0) break;
+    for (const row of rows) {
+      if (options.shouldStop?.()) {
+        stopped = true;
+        break;
+      }
+      afterTenant = row.tenant;
+      const item = `${row.tenant}/token-root`;
+      if (row.wrapped === null || failed.has(item)) continue;
+      const from = { kekRef: row.kekRef, wrapped: row.wrapped };
+      const outcome = await rewrap(item, from, kmsContext.tokenRootKey(row.tenant), (to) =>
+        deps.store.rewrapTokenRootKey(row.tenant, from, to),
+      );
+      if (outcome === 'done') tokenRootKeys++;
+      if (outcome === 'changed') changed++;
+      options.onProgress?.({ kind: 'token-root', rewrapped: tenantKeys + tokenRootKeys + auditChains, item });
+    }
+  }
+
   if (!stopped) {
     for (const chain of await deps.store.listAuditChains()) {
       if (chain.kekRef === target.kekRef) continue;
@@ -168,5 +200,5 @@ export async function rotateKek(
       options.onProgress?.({ kind: 'audit-chain', rewrapped: tenantKeys + auditChains, item: chain.chainId });
     }
   }
-  return { target: target.kekRef, tenantKeys, auditChains, changed, failures, stopped };
+  return { target: target.kekRef, tenantKeys, tokenRootKeys, auditChains, changed, failures, stopped };
 }

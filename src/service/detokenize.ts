@@ -1,33 +1,58 @@
 import { openRecord } from '../crypto/index.js';
 import type { ItemError } from '../errors/index.js';
 import type { TokenRow } from '../store/index.js';
+import { recordKeysFor } from './record-keys.js';
 import { CallKeys, decodeUtf8, type Scope, storeFailure } from './scope.js';
 import type { DetokenizeResponse, DetokenizeResult } from './types.js';
-import { asBody, MAX_PURPOSE_CHARS, optionalText, tenantOf, tokensOf } from './validate.js';
+import { asBody, MAX_PURPOSE_CHARS, optionalFieldOf, optionalText, tenantOf, tokensOf } from './validate.js';
 
 /** Unknown, deleted, foreign-tenant and other-ORK tokens are the same NOT_FOUND. */
 const NOT_FOUND_ITEM: ItemError = { code: 'NOT_FOUND', message: 'token not found' };
 const CORRUPT_ITEM: ItemError = { code: 'INTERNAL', message: 'the stored record failed its integrity check' };
 
-/** Per item; the audit event names every token revealed. */
+/**
+ * Per item; the audit event names the record of every token revealed (an
+ * fpe token's storage id, never the fpe token). With `field`, tokens of
+ * other fields are not found and fpe tokens of that field are.
+ */
 export async function detokenize(scope: Scope, input: unknown): Promise<DetokenizeResponse> {
   const { deps, audit } = scope;
   const body = asBody(input);
   const tenant = tenantOf(body);
-  const tokens = tokensOf(body, deps.limits);
+  const field = optionalFieldOf(body);
+  const tokens = tokensOf(body, deps.limits, field);
   const purpose = optionalText(body, 'purpose', MAX_PURPOSE_CHARS * 4);
   Object.assign(audit, { tenant, count: tokens.length, ...(purpose && { purpose }) });
   const id = await scope.authenticate(tenant);
-  const rows = await lookup(scope, tokens);
+  const recordKeys = await recordKeysFor(scope, id, field);
+  let candidates: string[][];
+  try {
+    candidates = tokens.map((t) => recordKeys.candidates(t));
+  } finally {
+    recordKeys.close();
+  }
+  const rows = await lookup(scope, candidates.flat());
   const results: DetokenizeResult[] = new Array(tokens.length);
   const revealed: string[] = [];
   const fields = new Set<string>();
   const versions = new Set<number>();
   const keys = new CallKeys(deps.keyring, id);
+  const mine = (row: TokenRow | undefined): row is TokenRow =>
+    row !== undefined &&
+    row.tenant === tenant &&
+    row.orkId === id.orkId &&
+    (field === undefined || row.field === field);
   try {
     for (let i = 0; i < tokens.length; i++) {
-      const row = rows.get(tokens[i]!);
-      if (row === undefined || row.tenant !== tenant || row.orkId !== id.orkId) {
+      let row: TokenRow | undefined;
+      for (const key of candidates[i]!) {
+        const r = rows.get(key);
+        if (mine(r)) {
+          row = r;
+          break;
+        }
+      }
+      if (row === undefined) {
         results[i] = { error: NOT_FOUND_ITEM };
         continue;
       }

@@ -9,12 +9,15 @@ import type { Auditor } from '../audit/index.js';
 import type { RandomSource } from '../crypto/index.js';
 import { type ItemError, SidekeyError, unavailable } from '../errors/index.js';
 import type { Keyring, OrkIdentity } from '../keyring/index.js';
+import type { PolicyBook } from '../policy/index.js';
 import { isStoreUnavailable, SchemaError, type Store, type TokenRow } from '../store/index.js';
 import type { CallContext, Operation } from './types.js';
 import type { Limits } from './validate.js';
 
 export interface ServiceDeps {
-  readonly keyring: Pick<Keyring, 'authenticate' | 'primaryVersion' | 'fdk'>;
+  readonly keyring: Pick<Keyring, 'authenticate' | 'primaryVersion' | 'fdk' | 'tokenKey'>;
+  /** Field policies (token kind per field), cached and kept current by the fleet's notifications. */
+  readonly policies: Pick<PolicyBook, 'policyFor'>;
   readonly store: Pick<Store, 'getTokens' | 'deleteTokens'>;
   readonly writer: { writeTokens(rows: readonly TokenRow[]): Promise<void> };
   readonly auditor: Pick<Auditor, 'record' | 'recordInBackground'>;
@@ -41,6 +44,8 @@ export interface AuditFields {
   itemErrors?: number;
   tokens?: string[];
   purpose?: string;
+  /** Operation details (the token kind of a tokenize, when not random); never secrets. */
+  detail?: Record<string, string | number | boolean>;
 }
 
 export interface Scope {

@@ -84,7 +84,21 @@ export function valuesOf(body: Body, name: string, limits: Limits): string[] {
   return values;
 }
 
-export function tokensOf(body: Body, limits: Limits): string[] {
+/** An optional field name (detokenize, delete): absent, null and "" are the same (proto3). */
+export function optionalFieldOf(body: Body): string | undefined {
+  const f = body.field;
+  if (f === undefined || f === null || f === '') return undefined;
+  return fieldOf(body);
+}
+
+/**
+ * Tokens to look up. Without a field every one must have the token syntax
+ * (v1: a malformed token fails the whole call). With a field any string is
+ * a candidate — an fpe token looks like a value — and one that is not a
+ * token of that field is a per-item NOT_FOUND.
+ */
+export function tokensOf(body: Body, limits: Limits, field?: string): string[] {
+  if (field !== undefined) return valuesOf(body, 'tokens', limits);
   const tokens = batchOf(body, 'tokens', limits);
   for (let i = 0; i < tokens.length; i++) {
     if (!isTokenSyntax(tokens[i]!)) throw invalid(`tokens[${i}] is not a sidekey token`, i);

@@ -20,6 +20,8 @@ export const SIDEKEY_TABLES = [
   'sidekey_tokens',
   'sidekey_audit_chains',
   'sidekey_audit_events',
+  'sidekey_field_policies',
+  'sidekey_token_keys',
 ] as const;
 
 export type SidekeyTable = (typeof SIDEKEY_TABLES)[number];
@@ -33,6 +35,8 @@ export const SIDECAR_PRIVILEGES: Readonly<Record<SidekeyTable, readonly string[]
   sidekey_tokens: ['select', 'insert', 'delete'],
   sidekey_audit_chains: ['select', 'insert'],
   sidekey_audit_events: ['select', 'insert'],
+  sidekey_field_policies: ['select'],
+  sidekey_token_keys: ['select'],
 };
 
 export function isValidRoleName(role: string): boolean {

@@ -92,6 +92,43 @@ alter table sidekey_orks add column replaced_by text;
 alter table sidekey_orks add column replaced_at timestamptz;
 `,
   },
+  {
+    version: 3,
+    name: 'field policies and token kinds',
+    // Field policies (operators write, sidecars read); one token root key per
+    // tenant for deterministic and fpe tokens (wrapped by the KEK, destroyed
+    // by shredding: docs/formats.md "Token root key"); an ORK made by `ork
+    // rotate` carries its lineage secret sealed under itself (never in
+    // clear, never an ORK); records say their kind (`keys status`). Every
+    // statement is additive: a v1 fleet keeps serving while it runs.
+    sql: `
+create table sidekey_field_policies (
+  tenant      text not null references sidekey_tenants (tenant),
+  field       text not null,
+  kind        text not null check (kind in ('random', 'deterministic', 'fpe')),
+  alphabet    text,
+  keep_prefix integer not null default 0 check (keep_prefix >= 0),
+  keep_suffix integer not null default 0 check (keep_suffix >= 0),
+  mask        text not null default 'redact' check (mask in ('last4', 'first6last4', 'email', 'redact')),
+  ttl_seconds integer check (ttl_seconds > 0),
+  created_at  timestamptz not null default now(),
+  updated_at  timestamptz not null default now(),
+  primary key (tenant, field)
+);
+
+create table sidekey_token_keys (
+  tenant      text primary key references sidekey_tenants (tenant),
+  state       text not null default 'active' check (state in ('active', 'destroyed')),
+  kek_ref     text not null,
+  wrapped_key bytea,
+  created_at  timestamptz not null default now(),
+  check ((state = 'destroyed') = (wrapped_key is null))
+);
+
+alter table sidekey_orks add column lineage_seal bytea;
+alter table sidekey_tokens add column kind text not null default 'random';
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -30,6 +30,8 @@ export type KeyEvent =
   | { readonly kind: 'ork-revoked'; readonly tenant: string; readonly orkId: string }
   | { readonly kind: 'tek-changed'; readonly tenant: string }
   | { readonly kind: 'tenant-shredded'; readonly tenant: string }
+  /** A field policy was set or deleted: sidecars drop their cached copy. */
+  | { readonly kind: 'policy-changed'; readonly tenant: string; readonly field: string }
   /** Records deleted: other sidecars drop them from their ciphertext record caches. */
   | { readonly kind: 'tokens-deleted'; readonly tenant: string; readonly tokens: readonly string[] };
 
@@ -48,6 +50,9 @@ export function encodeKeyEvent(event: KeyEvent): string {
     throw new TypeError('malformed key event');
   }
   switch (event.kind) {
+    case 'policy-changed':
+      if (!isId(event.field)) throw new TypeError('malformed key event');
+      return JSON.stringify({ v: EVENT_VERSION, kind: event.kind, tenant: event.tenant, field: event.field });
     case 'ork-revoked':
       return JSON.stringify({ v: EVENT_VERSION, kind: event.kind, tenant: event.tenant, orkId: event.orkId });
     case 'tokens-deleted':
@@ -82,6 +87,8 @@ export function decodeKeyEvent(payload: string): KeyEvent | undefined {
       return { kind: 'tek-changed', tenant: o.tenant };
     case 'tenant-shredded':
       return { kind: 'tenant-shredded', tenant: o.tenant };
+    case 'policy-changed':
+      return isId(o.field) ? { kind: 'policy-changed', tenant: o.tenant, field: o.field } : undefined;
     case 'tokens-deleted':
       return Array.isArray(o.tokens) && o.tokens.length <= TOKENS_PER_EVENT && o.tokens.every(isId)
         ? { kind: 'tokens-deleted', tenant: o.tenant, tokens: o.tokens as string[] }

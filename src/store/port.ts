@@ -36,15 +36,61 @@ export interface OrkRow {
   readonly state: OrkState;
   readonly createdAt: Date;
   readonly revokedAt: Date | null;
+  /**
+   * Set on an ORK made by `ork rotate`: its organisation's lineage secret,
+   * sealed under this ORK (docs/formats.md "Lineage secret"). Null for an
+   * ORK that starts a lineage. Ciphertext: never an ORK or a secret in clear.
+   */
+  readonly lineageSeal?: Buffer | null;
 }
 
+export type TokenKindName = 'random' | 'deterministic' | 'fpe';
+
 export interface TokenRow {
+  /** The record's key: the token itself, or for fpe tokens their storage id (`fpe_…`). */
   readonly token: string;
   readonly tenant: string;
   readonly field: string;
   readonly orkId: string;
   readonly tekVersion: number;
   readonly envelope: Buffer;
+  /** Written with the record (default `random`); not read back on the hot path. */
+  readonly kind?: TokenKindName;
+}
+
+export type MaskRule = 'last4' | 'first6last4' | 'email' | 'redact';
+
+/** A field policy as stored (API.md "Field policies"). */
+export interface PolicyRow {
+  readonly tenant: string;
+  readonly field: string;
+  readonly kind: TokenKindName;
+  /** fpe: `digits`, `alnum` or the characters themselves; null for other kinds. */
+  readonly alphabet: string | null;
+  readonly keepPrefix: number;
+  readonly keepSuffix: number;
+  readonly mask: MaskRule;
+  /** Null: tokens do not expire. */
+  readonly ttlSeconds: number | null;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/** A tenant's token root key (deterministic and fpe tokens), wrapped by the KEK `kekRef` names. */
+export interface TokenRootKeyRow {
+  readonly tenant: string;
+  readonly state: 'active' | 'destroyed';
+  readonly kekRef: string;
+  /** Null once destroyed (tenant shred). */
+  readonly wrapped: Buffer | null;
+}
+
+/** Records per (tenant, TEK version, kind): `keys status`. */
+export interface KindCountRow {
+  readonly tenant: string;
+  readonly version: number;
+  readonly kind: TokenKindName;
+  readonly records: number;
 }
 
 export interface AuditChainRow {
@@ -132,7 +178,8 @@ export interface Store {
   /** Fails unless the store answers and its schema is current. */
   ping(): Promise<void>;
 
-  createTenant(tenant: string, firstKey: { kekRef: string; wrapped: Buffer }): Promise<boolean>;
+  /** With its first TEK and (v1.1) its token root key, in one transaction. */
+  createTenant(tenant: string, firstKey: WrappedKey, tokenRootKey?: WrappedKey): Promise<boolean>;
   listTenants(): Promise<TenantRow[]>;
   getTenantKeys(tenant: string): Promise<TenantKeyRow[]>;
 
@@ -207,6 +254,27 @@ export interface Store {
   beginOrkReplacement(tenant: string, fromOrkId: string, toOrkId: string): Promise<OrkReplacementRow>;
   getOrkReplacement(tenant: string, fromOrkId: string): Promise<OrkReplacementRow | undefined>;
   finishOrkReplacement(tenant: string, fromOrkId: string): Promise<void>;
+
+  // Field policies and token kinds (sql-token-kinds.ts). Policy changes are
+  // announced to the fleet in their transaction (`policy-changed`).
+
+  getPolicy(tenant: string, field: string): Promise<PolicyRow | undefined>;
+  listPolicies(tenant: string): Promise<PolicyRow[]>;
+  /** Creates or replaces; false for an unknown or shredded tenant. */
+  putPolicy(policy: Omit<PolicyRow, 'createdAt' | 'updatedAt'>): Promise<boolean>;
+  deletePolicy(tenant: string, field: string): Promise<boolean>;
+  /** fpe records of one field (a new fpe format is refused while there are any). */
+  countFpeRecords(tenant: string, field: string): Promise<number>;
+  getTokenRootKey(tenant: string): Promise<TokenRootKeyRow | undefined>;
+  /** Inserts unless one exists (concurrent creators end with one key); returns the row in force. */
+  ensureTokenRootKey(tenant: string, key: WrappedKey): Promise<TokenRootKeyRow>;
+  /** Sets an ORK's lineage seal once (a rerun of `ork rotate` keeps the first). */
+  setOrkLineageSeal(tenant: string, orkId: string, seal: Buffer): Promise<void>;
+  /** Wrapped (not destroyed) token root keys whose KEK is not `kekRef`, by tenant after `afterTenant`. */
+  listTokenRootKeysNotUnder(kekRef: string, afterTenant: string, limit: number): Promise<TokenRootKeyRow[]>;
+  /** Re-wraps a token root key only if the row still holds `from`; announces `tek-changed`. */
+  rewrapTokenRootKey(tenant: string, from: WrappedKey, to: WrappedKey): Promise<boolean>;
+  kindCounts(tenant?: string): Promise<KindCountRow[]>;
 
   close(): Promise<void>;
 }

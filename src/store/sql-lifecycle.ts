@@ -97,6 +97,12 @@ export abstract class SqlLifecycle {
           where tenant = $1 and state <> 'destroyed' returning version`,
         [tenant],
       );
+      // The token root key too: deterministic and fpe tokens can then no
+      // longer be made, matched or (fpe) inverted by anyone.
+      await tx.query(
+        `update sidekey_token_keys set state = 'destroyed', wrapped_key = null where tenant = $1`,
+        [tenant],
+      );
       await tx.query(`update sidekey_tenants set state = 'shredded' where tenant = $1`, [tenant]);
       await notifyKeyEvent(tx, { kind: 'tenant-shredded', tenant });
       return r.rows.map((x) => x.version).sort((a, b) => a - b);
@@ -107,6 +113,7 @@ export abstract class SqlLifecycle {
     // A new table file without the dead row versions that still held the
     // wrapped keys; the table is tiny, so the exclusive lock is brief.
     await this.sql.exec('vacuum full sidekey_tenant_keys');
+    await this.sql.exec('vacuum full sidekey_token_keys');
   }
 
   async purgeTenantTokens(tenant: string, limit: number): Promise<number> {

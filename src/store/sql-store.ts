@@ -19,15 +19,16 @@ import type {
   WriteBatch,
 } from './port.js';
 import { type SqlClient, toBuffer } from './sql-client.js';
-import { SqlLifecycle } from './sql-lifecycle.js';
 import { hex, type Row, tenantKeyRow, tokenRow } from './sql-rows.js';
+import { SqlTokenKinds } from './sql-token-kinds.js';
 
 /**
  * Sidecar and administrative operations live here; the operator-only key
  * lifecycle (rotation, re-encryption, retirement, shredding) is inherited
- * from SqlLifecycle (sql-lifecycle.ts).
+ * from SqlLifecycle (sql-lifecycle.ts), field policies and token-kind keys
+ * from SqlTokenKinds (sql-token-kinds.ts).
  */
-export class SqlStore extends SqlLifecycle implements Store {
+export class SqlStore extends SqlTokenKinds implements Store {
   constructor(
     readonly kind: 'embedded' | 'postgres',
     sql: SqlClient,
@@ -92,7 +93,11 @@ export class SqlStore extends SqlLifecycle implements Store {
     }
   }
 
-  async createTenant(tenant: string, firstKey: { kekRef: string; wrapped: Buffer }): Promise<boolean> {
+  async createTenant(
+    tenant: string,
+    firstKey: { kekRef: string; wrapped: Buffer },
+    tokenRootKey?: { kekRef: string; wrapped: Buffer },
+  ): Promise<boolean> {
     return this.sql.transaction(async (tx) => {
       const r = await tx.query('insert into sidekey_tenants (tenant) values ($1) on conflict do nothing', [
         tenant,
@@ -103,6 +108,12 @@ export class SqlStore extends SqlLifecycle implements Store {
          values ($1, 1, 'primary', $2, decode($3, 'hex'))`,
         [tenant, firstKey.kekRef, hex(firstKey.wrapped)],
       );
+      if (tokenRootKey !== undefined) {
+        await tx.query(
+          `insert into sidekey_token_keys (tenant, kek_ref, wrapped_key) values ($1, $2, decode($3, 'hex'))`,
+          [tenant, tokenRootKey.kekRef, hex(tokenRootKey.wrapped)],
+        );
+      }
       return true;
     });
   }
@@ -177,10 +188,10 @@ export class SqlStore extends SqlLifecycle implements Store {
     const a = batch.audit;
     await this.sql.query(
       `with tokens as (
-         insert into sidekey_tokens (token, tenant, field, ork_id, tek_version, envelope)
-         select token, tenant, field, ork_id, tek_version, decode(envelope, 'hex')
-           from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[])
-                as u(token, tenant, field, ork_id, tek_version, envelope)
+         insert into sidekey_tokens (token, tenant, field, ork_id, tek_version, envelope, kind)
+         select token, tenant, field, ork_id, tek_version, decode(envelope, 'hex'), kind
+           from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $12::text[])
+                as u(token, tenant, field, ork_id, tek_version, envelope, kind)
          on conflict (token) do nothing
        ), audit as (
          insert into sidekey_audit_events (chain_id, seq, prev_hash, hash, event)
@@ -202,6 +213,7 @@ export class SqlStore extends SqlLifecycle implements Store {
         a.map((r) => hex(r.prevHash)),
         a.map((r) => hex(r.hash)),
         a.map((r) => r.event),
+        t.map((r) => r.kind ?? 'random'),
       ],
       { prepareAs: 'sidekey_write' },
     );
@@ -297,6 +309,7 @@ function orkRow(x: Row): OrkRow {
     state: x.state as OrkRow['state'],
     createdAt: x.created_at as Date,
     revokedAt: (x.revoked_at as Date | null) ?? null,
+    lineageSeal: x.lineage_seal === null || x.lineage_seal === undefined ? null : toBuffer(x.lineage_seal),
   };
 }
 

@@ -27,15 +27,40 @@ export function assertTenantName(tenant: string): void {
   }
 }
 
-/** Creates a tenant with TEK version 1. Returns false when it already exists. */
+/** Creates a tenant with TEK version 1 and its token root key. Returns false when it already exists. */
 export async function createTenant(deps: AdminDeps, tenant: string): Promise<boolean> {
   assertTenantName(tenant);
   const tek = generateKey();
+  const trk = generateKey();
   try {
-    const wrapped = await deps.keks.primary.wrap(tek, kmsContext.tek(tenant, 1));
-    return await deps.store.createTenant(tenant, { kekRef: deps.keks.primary.kekRef, wrapped });
+    const kek = deps.keks.primary;
+    const wrapped = await kek.wrap(tek, kmsContext.tek(tenant, 1));
+    const trkWrapped = await kek.wrap(trk, kmsContext.tokenRootKey(tenant));
+    return await deps.store.createTenant(
+      tenant,
+      { kekRef: kek.kekRef, wrapped },
+      { kekRef: kek.kekRef, wrapped: trkWrapped },
+    );
   } finally {
-    zeroize(tek);
+    zeroize(tek, trk);
+  }
+}
+
+/**
+ * The tenant's token root key, made now if the tenant predates token kinds
+ * (v1.1). Concurrent callers end with one key: the store keeps the first.
+ */
+export async function ensureTokenRootKey(
+  deps: { readonly store: Pick<Store, 'getTokenRootKey' | 'ensureTokenRootKey'>; readonly keks: KekRing },
+  tenant: string,
+): Promise<void> {
+  if ((await deps.store.getTokenRootKey(tenant)) !== undefined) return;
+  const trk = generateKey();
+  try {
+    const wrapped = await deps.keks.primary.wrap(trk, kmsContext.tokenRootKey(tenant));
+    await deps.store.ensureTokenRootKey(tenant, { kekRef: deps.keks.primary.kekRef, wrapped });
+  } finally {
+    zeroize(trk);
   }
 }
 

@@ -1,1 +1,8 @@
-export { type AdminDeps, assertTenantName, createTenant, type IssuedOrk, issueOrk } from './admin.js';
+export {
+  type AdminDeps,
+  assertTenantName,
+  createTenant,
+  ensureTokenRootKey,
+  type IssuedOrk,
+  issueOrk,
+} from './admin.js';

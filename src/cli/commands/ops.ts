@@ -28,9 +28,10 @@ export async function keysCommand(args: Parsed, io: CliIo): Promise<number> {
       'usage: sidekey keys status [--tenant <tenant>] [--json] | keys retire --tenant <tenant> --below N [--force]',
     );
   const tenant = option(args, 'tenant');
-  const { rows, counts } = await withAdmin(io, async (ctx) => ({
+  const { rows, counts, kinds } = await withAdmin(io, async (ctx) => ({
     rows: await ctx.store.keyStatus(tenant),
     counts: await ctx.store.recordCounts(tenant),
+    kinds: await ctx.store.kindCounts(tenant),
   }));
   if (tenant !== undefined && rows.length === 0) throw new CliError(`tenant ${tenant} does not exist`);
   // Record counts per ORK show how far a re-encryption or an ORK rotation has come.
@@ -40,11 +41,16 @@ export async function keysCommand(args: Parsed, io: CliIo): Promise<number> {
     recordsByOrk: Object.fromEntries(
       counts.filter((c) => c.tenant === r.tenant && c.version === r.version).map((c) => [c.orkId, c.records]),
     ),
+    // Token kinds (random, deterministic, fpe) of the records under this version.
+    recordsByKind: Object.fromEntries(
+      kinds.filter((c) => c.tenant === r.tenant && c.version === r.version).map((c) => [c.kind, c.records]),
+    ),
   }));
   if (flag(args, 'json')) io.stdout(`${JSON.stringify(out, null, 2)}\n`);
   else {
     io.stdout(table(out, ['tenant', 'version', 'state', 'kekRef', 'records', 'createdAt']));
     if (counts.length > 0) io.stdout(`\n${table(counts, ['tenant', 'version', 'orkId', 'records'])}`);
+    if (kinds.length > 0) io.stdout(`\n${table(kinds, ['tenant', 'version', 'kind', 'records'])}`);
   }
   return 0;
 }

@@ -64,6 +64,13 @@ export async function orkRotateCommand(args: Parsed, io: CliIo): Promise<number>
         }
         const to = await authenticateFor(keyring, newString, tenant);
         if (to.orkId === from.orkId) throw new CliError('the new ORK file holds the old ORK');
+        // The new ORK joins the old one's lineage, so deterministic and fpe
+        // tokens stay the same (idempotent: a rerun keeps the first seal).
+        await ctx.store.setOrkLineageSeal(
+          tenant,
+          to.orkId,
+          await keyring.lineageSealFor(from, to, systemRandom),
+        );
         const replacement = await ctx.store.beginOrkReplacement(tenant, from.orkId, to.orkId);
         if (replacement.toOrkId !== to.orkId) {
           throw new CliError(

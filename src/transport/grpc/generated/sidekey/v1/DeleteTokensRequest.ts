@@ -7,6 +7,11 @@ export interface DeleteTokensRequest {
    * 1 to 1000 tokens.
    */
   'tokens'?: (string)[];
+  /**
+   * The field the tokens were made for (v1.1); needed for fpe tokens, as in
+   * DetokenizeRequest.
+   */
+  'field'?: (string);
 }
 
 export interface DeleteTokensRequest__Output {
@@ -15,4 +20,9 @@ export interface DeleteTokensRequest__Output {
    * 1 to 1000 tokens.
    */
   'tokens': (string)[];
+  /**
+   * The field the tokens were made for (v1.1); needed for fpe tokens, as in
+   * DetokenizeRequest.
+   */
+  'field': (string);
 }

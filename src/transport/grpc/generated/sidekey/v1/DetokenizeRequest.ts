@@ -11,6 +11,13 @@ export interface DetokenizeRequest {
    * Why the values are revealed; recorded in the audit event. Optional.
    */
   'purpose'?: (string);
+  /**
+   * The field the tokens were made for (v1.1). Needed for fpe tokens, which
+   * cannot be told from values by their syntax: with a field, any string is
+   * looked up as a token of that field, and one that is not is a per-item
+   * NOT_FOUND. Optional for other tokens.
+   */
+  'field'?: (string);
 }
 
 export interface DetokenizeRequest__Output {
@@ -23,4 +30,11 @@ export interface DetokenizeRequest__Output {
    * Why the values are revealed; recorded in the audit event. Optional.
    */
   'purpose': (string);
+  /**
+   * The field the tokens were made for (v1.1). Needed for fpe tokens, which
+   * cannot be told from values by their syntax: with a field, any string is
+   * looked up as a token of that field, and one that is not is a per-item
+   * NOT_FOUND. Optional for other tokens.
+   */
+  'field': (string);
 }

@@ -1,0 +1,2 @@
+export * from './policy.js';
+export { PolicyBook, type PolicyBookOptions } from './policy-book.js';
