@@ -13,7 +13,10 @@
  *    wrapped by aws;
  * 5. a new sidecar configured with aws only (no previous KEK, no local key
  *    file) reads every token with the re-issued ORK, refuses the old ORK
- *    string with UNAUTHENTICATED, and `audit verify` passes with aws only.
+ *    string with UNAUTHENTICATED, and `audit verify` passes with aws only;
+ * 6. deterministic and fpe tokens made before the rotation (issue 11) are
+ *    made again, identical, by that sidecar with the re-issued ORK: the
+ *    token root keys were re-wrapped and the lineage survives `ork reissue`.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -82,7 +85,18 @@ before(async () => {
     await fleet.createTenant(tenant);
     orks.set(tenant, (await fleet.issueOrk(tenant, 'app')).ork);
   }
+  for (const args of [
+    ['--field', 'email_det', '--kind', 'deterministic'],
+    ['--field', 'card', '--kind', 'fpe', '--alphabet', 'digits', '--keep-prefix', '6', '--keep-suffix', '4'],
+  ]) {
+    const r = await fleet.ops(['policy', 'set', '--tenant', TENANTS[0]!, ...args]);
+    assert.equal(r.code, 0, r.stderr);
+  }
 });
+
+/** Deterministic and fpe tokens of TENANTS[0] made before the rotation, by field. */
+const KIND_VALUES = { email_det: ['ada@kek.example', 'bob@kek.example'], card: ['4111-1111-1111-1111'] };
+const kindTokens = new Map<string, string[]>();
 after(async () => {
   for (const d of daemons) await d.stop().catch(() => {});
   await fleet?.destroy();
@@ -111,13 +125,34 @@ const detokenize = (url: string, tenant: string, ork: string, tokens: string[]) 
 
 async function keyRefs(): Promise<string[]> {
   const rows = await fleet.pg.adminQuery<{ kek_ref: string }>(
-    'select kek_ref from sidekey_tenant_keys union all select kek_ref from sidekey_audit_chains',
+    `select kek_ref from sidekey_tenant_keys union all select kek_ref from sidekey_audit_chains
+     union all select kek_ref from sidekey_token_keys`,
   );
   return rows.map((r) => r.kek_ref);
 }
 
 describe('rotate kek local → aws while a sidecar serves', () => {
   let sidecar: TestDaemon;
+
+  it('deterministic and fpe tokens are made under the local KEK', async () => {
+    const plain = await fleet.startSidecar();
+    try {
+      for (const [field, values] of Object.entries(KIND_VALUES)) {
+        const t = await postWithin(
+          plain.url,
+          '/v1/tokenize',
+          orks.get(TENANTS[0]!)!,
+          { tenant: TENANTS[0], field, values },
+          REQUEST_TIMEOUT_MS,
+        );
+        assert.equal(t.status, 200, explain(t));
+        kindTokens.set(field, (t.body as { tokens: string[] }).tokens);
+      }
+    } finally {
+      await plain.stop();
+    }
+    assert.match(kindTokens.get('card')![0]!, /^4111-11\d\d-\d{4}-1111$/);
+  });
 
   it('every key starts under the local KEK', async () => {
     const refs = await keyRefs();
@@ -159,8 +194,14 @@ describe('rotate kek local → aws while a sidecar serves', () => {
       // Let the load warm up, then rotate under it.
       while (written.size < 20 && failures.length === 0) await new Promise((r) => setTimeout(r, 20));
       const r = must(await ops(['rotate', 'kek', '--to', `aws:${AWS_KEY}`, '--json']), 'rotate kek');
-      const report = JSON.parse(r.stdout) as { tenantKeys: number; auditChains: number; failures: unknown[] };
+      const report = JSON.parse(r.stdout) as {
+        tenantKeys: number;
+        tokenRootKeys: number;
+        auditChains: number;
+        failures: unknown[];
+      };
       assert.equal(report.tenantKeys, TENANTS.length);
+      assert.equal(report.tokenRootKeys, TENANTS.length, 'each tenant has a token root key');
       assert.ok(report.auditChains >= 1, 'the CLI audit chains were re-wrapped');
       assert.deepEqual(report.failures, []);
       assert.match(r.stderr, /re-wrapped under aws:alias\/sidekey-new/);
@@ -256,6 +297,35 @@ describe('rotate kek local → aws while a sidecar serves', () => {
       const old = await tokenize(only.url, tenant, orks.get(tenant)!, ['old string']);
       assert.equal(old.status, 401, explain(old));
       assert.equal(old.code, 'UNAUTHENTICATED');
+    }
+    // Deterministic and fpe tokens: the same strings again, and fpe tokens resolve with their field.
+    const tenant = TENANTS[0]!;
+    for (const [field, values] of Object.entries(KIND_VALUES)) {
+      const t = await postWithin(
+        only.url,
+        '/v1/tokenize',
+        reissued.get(tenant)!,
+        { tenant, field, values },
+        REQUEST_TIMEOUT_MS,
+      );
+      assert.equal(t.status, 200, explain(t));
+      assert.deepEqual(
+        (t.body as { tokens: string[] }).tokens,
+        kindTokens.get(field),
+        `${field} tokens changed`,
+      );
+      const d = await postWithin(
+        only.url,
+        '/v1/detokenize',
+        reissued.get(tenant)!,
+        { tenant, field, tokens: kindTokens.get(field) },
+        REQUEST_TIMEOUT_MS,
+      );
+      assert.equal(d.status, 200, explain(d));
+      assert.deepEqual(
+        (d.body as { results: { value: string }[] }).results.map((r) => r.value),
+        values,
+      );
     }
     // The operator without the old KEK too: every audit chain still verifies.
     const verify = await sidekey(['audit', 'verify'], {
