@@ -48,7 +48,8 @@ export function parse(argv: readonly string[]): Parsed {
     });
     return { values: values as Parsed['values'], positionals };
   } catch (err) {
-    throw usageError((err as Error).message);
+    // node:util explains some refusals on several lines; the CLI answers with one.
+    throw usageError((err as Error).message.split('\n')[0]!);
   }
 }
 

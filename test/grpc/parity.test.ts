@@ -58,6 +58,24 @@ before(async () => {
   d = await startTestDaemon({ SIDEKEY_MAX_BATCH: '200' });
   client = sidekeyClient(d.daemon.grpcSocket);
   assert.equal(d.daemon.grpcSocket, join(d.dataDir, 'sidekey.sock'), 'the default socket path');
+  // Field policies through the store port (the CLI cannot open an embedded store a daemon holds).
+  const policy = {
+    tenant: 'demo',
+    alphabet: null,
+    keepPrefix: 0,
+    keepSuffix: 0,
+    mask: 'redact',
+    ttlSeconds: null,
+  } as const;
+  await d.daemon.store.putPolicy({ ...policy, field: 'det', kind: 'deterministic' });
+  await d.daemon.store.putPolicy({
+    ...policy,
+    field: 'card',
+    kind: 'fpe',
+    alphabet: 'digits',
+    keepPrefix: 6,
+    keepSuffix: 4,
+  });
 });
 after(async () => {
   client?.close();
@@ -119,7 +137,62 @@ describe('parity', () => {
     assertEquivalent(await both('Detokenize', { tenant: 'demo', tokens: [...forHttp, ...forGrpc] }, d.ork));
   });
 
+  it('deterministic and fpe tokens: the same tokens on both transports; detokenize and delete with the field', async () => {
+    for (const [field, values] of [
+      ['det', ['ada@example.com', 'ada@example.com', 'Zoë']],
+      ['card', ['4111-1111-1111-1111', '4000 0566 5566 5556']],
+    ] as const) {
+      const t = await both('Tokenize', { tenant: 'demo', field, values }, d.ork);
+      assertEquivalent(t);
+      const tokens = t.http.body.tokens as string[];
+      const r = await both(
+        'Detokenize',
+        { tenant: 'demo', field, tokens: [...tokens, 'not-a-token'] },
+        d.ork,
+      );
+      assertEquivalent(r);
+      assert.deepEqual(
+        r.http.body.results.slice(0, values.length),
+        values.map((value) => ({ value })),
+      );
+      assert.deepEqual(r.http.body.results.at(-1), {
+        error: { code: 'NOT_FOUND', message: 'token not found' },
+      });
+    }
+    const mk = async () =>
+      (
+        await post(d.url, '/v1/tokenize', d.ork, {
+          tenant: 'demo',
+          field: 'card',
+          values: ['5555-5555-5555-4444'],
+        })
+      ).body.tokens as string[];
+    const token = await mk();
+    const h = await post(d.url, '/v1/tokens/delete', d.ork, { tenant: 'demo', field: 'card', tokens: token });
+    assert.deepEqual(h.body, { deleted: 1 });
+    assert.deepEqual(await mk(), token, 'the same token again after a delete');
+    const g = await callGrpc(
+      client,
+      'DeleteTokens',
+      { tenant: 'demo', field: 'card', tokens: token },
+      { ork: d.ork },
+    );
+    assert.ok(g.ok);
+    assert.deepEqual(asJson(g.response), h.body);
+  });
+
   const failures: [string, Method, () => object, (() => string | undefined)?][] = [
+    [
+      'fpe value too short',
+      'Tokenize',
+      () => ({ tenant: 'demo', field: 'card', values: ['4111-1111-1111-1111', '4111'] }),
+    ],
+    [
+      'fpe token without its field',
+      'Detokenize',
+      () => ({ tenant: 'demo', tokens: ['4111-1122-3344-1111'] }),
+    ],
+    ['bad field on delete', 'DeleteTokens', () => ({ tenant: 'demo', field: 'no good', tokens: ['x'] })],
     ['bad tenant', 'Tokenize', () => ({ tenant: 'Nope!', field: 'f', values: ['v'] })],
     ['bad field', 'Encrypt', () => ({ tenant: 'demo', field: '', plaintexts: ['v'] })],
     ['empty batch', 'Tokenize', () => ({ tenant: 'demo', field: 'f', values: [] })],

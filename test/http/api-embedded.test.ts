@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { sidekey } from '../support/cli.js';
 import { freshDataDir, startTestDaemon } from '../support/daemon.js';
-import { runApiSuite } from './api-suite.js';
+import { DEMO_POLICIES, runApiSuite } from './api-suite.js';
 
 runApiSuite({
   name: 'embedded',
@@ -20,6 +20,10 @@ runApiSuite({
     await first.stop();
     const second = await sidekey(['ork', 'issue', '--tenant', 'demo'], env);
     assert.equal(second.code, 0, second.stderr);
+    for (const policy of DEMO_POLICIES) {
+      const r = await sidekey(['policy', 'set', '--tenant', 'demo', ...policy], env);
+      assert.equal(r.code, 0, r.stderr);
+    }
     const d = await startTestDaemon({}, { dataDir });
     return {
       url: d.url,

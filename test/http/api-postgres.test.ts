@@ -4,8 +4,10 @@
  * real CLI with the operator certificate; the daemon logs in with the
  * sidecar certificate (and so has only the sidecar role's grants).
  */
+
+import assert from 'node:assert/strict';
 import { startFleet } from '../support/fleet.js';
-import { runApiSuite } from './api-suite.js';
+import { DEMO_POLICIES, runApiSuite } from './api-suite.js';
 
 runApiSuite({
   name: 'postgres',
@@ -17,6 +19,10 @@ runApiSuite({
       const demo = await fleet.issueOrk('demo', 'demo app');
       const demo2 = await fleet.issueOrk('demo', 'demo batch');
       const acme = await fleet.issueOrk('acme', 'acme app');
+      for (const policy of DEMO_POLICIES) {
+        const r = await fleet.ops(['policy', 'set', '--tenant', 'demo', ...policy]);
+        assert.equal(r.code, 0, r.stderr);
+      }
       const d = await fleet.startSidecar();
       return {
         url: d.url,

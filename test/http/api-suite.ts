@@ -9,7 +9,17 @@ import { after, before, describe, it } from 'node:test';
 import { capturedLogs } from '../support/daemon.js';
 import { call, post } from '../support/http.js';
 
-/** A serving daemon with tenants `demo` (two ORKs) and `acme` (one ORK). */
+/**
+ * Field policies every target sets on tenant `demo` before its daemon starts
+ * (issue 11): a deterministic field and two fpe fields.
+ */
+export const DEMO_POLICIES: readonly string[][] = [
+  ['--field', 'det_email', '--kind', 'deterministic'],
+  ['--field', 'card', '--kind', 'fpe', '--alphabet', 'digits', '--keep-prefix', '6', '--keep-suffix', '4'],
+  ['--field', 'account', '--kind', 'fpe', '--alphabet', 'alnum'],
+];
+
+/** A serving daemon with tenants `demo` (two ORKs, DEMO_POLICIES) and `acme` (one ORK). */
 export interface ApiTarget {
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
@@ -108,6 +118,102 @@ export function runApiSuite({ name, setup }: ApiSuiteOptions): void {
         assert.equal(r.body.error.code, 'INVALID_ARGUMENT');
         assert.match(r.body.error.message, /values\[1\]/);
         assert.equal(await s.rowCount(), before);
+      });
+    });
+
+    describe('token kinds (field policies)', () => {
+      it('deterministic: the same value gives the same token, stored once; another ORK lineage and field differ', async () => {
+        const v = remember('kinds-ada@example.org');
+        const before = await s.rowCount();
+        const t = await tokenize([v, remember('kinds-bob@example.org'), v], s.ork, 'det_email');
+        assert.equal(t.status, 200, JSON.stringify(t.body));
+        assert.equal(t.body.tokens[0], t.body.tokens[2]);
+        assert.match(t.body.tokens[0], /^tok_[A-Za-z0-9_-]{22}$/);
+        const again = await tokenize([v], s.ork, 'det_email');
+        assert.equal(again.body.tokens[0], t.body.tokens[0]);
+        assert.equal(await s.rowCount(), before + 2, 'a repeated value stores no second record');
+        const otherOrg = await tokenize([v], s.demoOrk2, 'det_email');
+        assert.notEqual(otherOrg.body.tokens[0], t.body.tokens[0]);
+        const r = await post(s.url, '/v1/detokenize', s.ork, { tenant: 'demo', tokens: [t.body.tokens[0]] });
+        assert.deepEqual(r.body.results, [{ value: v }]);
+      });
+
+      it('fpe: the token keeps the shape; detokenize and delete take it with its field', async () => {
+        const cards = [remember('4111-1111-1111-1111'), remember('4000 0566 5566 5556')];
+        const t = await tokenize(cards, s.ork, 'card');
+        assert.equal(t.status, 200, JSON.stringify(t.body));
+        assert.match(t.body.tokens[0], /^4111-11\d\d-\d{4}-1111$/);
+        assert.match(t.body.tokens[1], /^4000 05\d\d \d{4} 5556$/);
+        const acct = await tokenize([remember('AC-7f3K9q')], s.ork, 'account');
+        assert.match(acct.body.tokens[0], /^[0-9A-Za-z]{2}-[0-9A-Za-z]{6}$/);
+        const r = await post(s.url, '/v1/detokenize', s.ork, {
+          tenant: 'demo',
+          field: 'card',
+          tokens: [...t.body.tokens, '4111-1100-0000-1111'],
+        });
+        assert.equal(r.status, 200);
+        assert.deepEqual(r.body.results, [
+          { value: cards[0] },
+          { value: cards[1] },
+          { error: { code: 'NOT_FOUND', message: 'token not found' } },
+        ]);
+        // Without the field an fpe token is not a token (v1 rule: the whole call fails).
+        const bare = await post(s.url, '/v1/detokenize', s.ork, {
+          tenant: 'demo',
+          tokens: [t.body.tokens[0]],
+        });
+        assert.equal(bare.status, 400);
+        assert.equal(bare.body.error.code, 'INVALID_ARGUMENT');
+        // The wrong field does not find it; another ORK does not either.
+        const wrong = await post(s.url, '/v1/detokenize', s.ork, {
+          tenant: 'demo',
+          field: 'account',
+          tokens: [t.body.tokens[0]],
+        });
+        assert.equal(wrong.body.results[0].error.code, 'NOT_FOUND');
+        const other = await post(s.url, '/v1/detokenize', s.demoOrk2, {
+          tenant: 'demo',
+          field: 'card',
+          tokens: [t.body.tokens[0]],
+        });
+        assert.equal(other.body.results[0].error.code, 'NOT_FOUND');
+        const del = await post(s.url, '/v1/tokens/delete', s.ork, {
+          tenant: 'demo',
+          field: 'card',
+          tokens: [t.body.tokens[0]],
+        });
+        assert.deepEqual(del.body, { deleted: 1 });
+        const gone = await post(s.url, '/v1/detokenize', s.ork, {
+          tenant: 'demo',
+          field: 'card',
+          tokens: [t.body.tokens[0]],
+        });
+        assert.equal(gone.body.results[0].error.code, 'NOT_FOUND');
+      });
+
+      it('fpe: a value too short for the domain rule or without an alphabet character fails the call, naming its index, and stores nothing', async () => {
+        const before = await s.rowCount();
+        for (const [values, index, message] of [
+          [['4111-1111-1111-1111', '4111-1111-1111'], 1, /values\[1\] has too few characters to encrypt/],
+          [['----'], 0, /values\[0\] has no character of the field's fpe alphabet/],
+        ] as const) {
+          const r = await tokenize([...values], s.ork, 'card');
+          assert.equal(r.status, 400);
+          assert.equal(r.body.error.code, 'INVALID_ARGUMENT');
+          assert.match(r.body.error.message, message);
+          assert.ok(!JSON.stringify(r.body).includes(values[index]!), 'the value is not in the error');
+        }
+        assert.equal(await s.rowCount(), before);
+      });
+
+      it('a field given to detokenize or delete must be a field name', async () => {
+        for (const path of ['/v1/detokenize', '/v1/tokens/delete']) {
+          const r = await post(s.url, path, s.ork, { tenant: 'demo', field: 'bad field!', tokens: ['x'] });
+          assert.equal(r.status, 400);
+          assert.match(r.body.error.message, /field must be a string matching/);
+          const typed = await post(s.url, path, s.ork, { tenant: 'demo', field: 7, tokens: ['x'] });
+          assert.equal(typed.status, 400);
+        }
       });
     });
 

@@ -27,6 +27,7 @@ const dir = mkdtempSync(join(tmpdir(), 'sidekey-kinds-'));
 const EMAILS = ['ada@kinds.example', 'bob@kinds.example', 'ada@kinds.example'];
 const CARDS = ['4111-1111-1111-1111', '5500 0000 0000 0004'];
 
+// biome-ignore lint/suspicious/noExplicitAny: JSON bodies
 async function ok(url: string, path: string, ork: string, body: object): Promise<any> {
   const r = await postWithin(url, path, ork, body, TIMEOUT);
   assert.equal(r.status, 200, `${path}: ${r.status} ${JSON.stringify(r.body)}`);
