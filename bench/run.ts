@@ -48,6 +48,9 @@ import { type Build, buildSidekey, type Daemon, post, provision, startDaemon } f
 
 const REPO = join(import.meta.dirname, '..');
 const RESULTS = join(REPO, 'bench', 'results');
+/** Fields of the bench tenant with a deterministic and an fpe policy (issue 11). */
+const DET_FIELD = 'email_det';
+const FPE_FIELD = 'card';
 
 const { values: args } = parseArgs({
   options: {
@@ -162,8 +165,20 @@ async function runAll(
   const measurements: Measurement[] = [];
   const W = { warmupSeconds: S.warmup, seconds: S.seconds };
 
-  log('provisioning through the CLI (migrate, tenant create, ork issue) as the operator');
-  const provisioned = provision(build, pg, S.tenant, scratch);
+  log('provisioning through the CLI (migrate, tenant create, ork issue, policy set) as the operator');
+  const policy = (field: string, ...options: string[]) => [
+    'policy',
+    'set',
+    '--tenant',
+    S.tenant,
+    '--field',
+    field,
+    ...options,
+  ];
+  const provisioned = provision(build, pg, S.tenant, scratch, undefined, [
+    policy(DET_FIELD, '--kind', 'deterministic'),
+    policy(FPE_FIELD, '--kind', 'fpe', '--alphabet', 'digits', '--keep-prefix', '6', '--keep-suffix', '4'),
+  ]);
   const ork = provisioned.ork;
   const dOpts = { build, pg, provisioned, scratch };
 
@@ -183,6 +198,19 @@ async function runAll(
     (_, i) => `user${String(i).padStart(4, '0')}.name@example.com`,
   );
   const tokenize100Body = JSON.stringify({ tenant: S.tenant, field: S.field, values: values100 });
+  // Token kinds (issue 11): the same bodies on a deterministic and an fpe field.
+  const cards100 = Array.from(
+    { length: 100 },
+    (_, i) => `4111-1111-${String(1000 + i).padStart(4, '0')}-1111`,
+  );
+  const det1Body = JSON.stringify({
+    tenant: S.tenant,
+    field: DET_FIELD,
+    values: ['alice.wonderland@example.com'],
+  });
+  const det100Body = JSON.stringify({ tenant: S.tenant, field: DET_FIELD, values: values100 });
+  const fpe1Bodies = cards100.map((c) => JSON.stringify({ tenant: S.tenant, field: FPE_FIELD, values: [c] }));
+  const fpe100Body = JSON.stringify({ tenant: S.tenant, field: FPE_FIELD, values: cards100 });
 
   log('floor: bare hono + AES-256-GCM');
   {
@@ -483,6 +511,38 @@ async function runAll(
     `autocannon, ${S.c100} connections`,
   );
   await http(
+    'http-tokenize-1-det',
+    'HTTP tokenize, 1 value/req, deterministic (repeated value)',
+    '/v1/tokenize',
+    { bodies: [det1Body] },
+    1,
+    `autocannon, ${S.c1} connections, the same value every time (its record exists)`,
+  );
+  await http(
+    'http-tokenize-1-fpe',
+    'HTTP tokenize, 1 value/req, fpe card',
+    '/v1/tokenize',
+    { bodies: fpe1Bodies },
+    1,
+    `autocannon, ${S.c1} connections, 100 card numbers in turn`,
+  );
+  await http(
+    'http-tokenize-100-det',
+    'HTTP tokenize, 100 values/req, deterministic',
+    '/v1/tokenize',
+    { bodies: [det100Body], connections: S.c100 },
+    100,
+    `autocannon, ${S.c100} connections`,
+  );
+  await http(
+    'http-tokenize-100-fpe',
+    'HTTP tokenize, 100 values/req, fpe cards',
+    '/v1/tokenize',
+    { bodies: [fpe100Body], connections: S.c100 },
+    100,
+    `autocannon, ${S.c100} connections`,
+  );
+  await http(
     'http-detokenize-hot',
     'HTTP detokenize, 1 token, hot',
     '/v1/detokenize',
@@ -645,6 +705,32 @@ async function runAll(
       measured: `${fmt(get('http-detokenize-hot').requestsPerSecond)} req/s = ${r.toFixed(2)} × ${fmt(hono.requestsPerSecond)}`,
       pass,
     });
+  }
+  {
+    // Token kinds (issue 11): against random tokens measured in the same run.
+    const random1 = get('http-tokenize-1');
+    const random100 = get('http-tokenize-100');
+    const det1 = get('http-tokenize-1-det');
+    const pass1 = det1.requestsPerSecond >= 0.95 * random1.requestsPerSecond;
+    setBudget('http-tokenize-1-det', '≥ 0.95 × random', pass1);
+    budgets.push({
+      name: 'Deterministic tokenize of an existing value',
+      rule: 'costs no more than a random tokenize (≥ 0.95 × its req/s, the noise of one run)',
+      measured: `${fmt(det1.requestsPerSecond)} req/s = ${(det1.requestsPerSecond / random1.requestsPerSecond).toFixed(2)} × ${fmt(random1.requestsPerSecond)}`,
+      pass: pass1,
+    });
+    for (const id of ['http-tokenize-100-det', 'http-tokenize-100-fpe']) {
+      const m = get(id);
+      const ratio = m.valuesPerSecond / random100.valuesPerSecond;
+      setBudget(id, '≥ 0.8 × random batch', ratio >= 0.8);
+      budgets.push({
+        name: m.title,
+        rule: '≥ 0.8 × the random 100-value batch values/s',
+        measured: `${fmt(m.valuesPerSecond)} values/s = ${ratio.toFixed(2)} × ${fmt(random100.valuesPerSecond)}`,
+        pass: ratio >= 0.8,
+      });
+    }
+    withFloor('http-tokenize-1-fpe', hono, 'requestsPerSecond');
   }
   withFloor('http-detokenize-cold', hono, 'requestsPerSecond');
   withFloor('http-encrypt-1', hono, 'requestsPerSecond');

@@ -148,6 +148,8 @@ export function provision(
   tenant: string,
   scratch: string,
   opsDir: string = mkdtempSync(join(scratch, 'ops-')),
+  /** More CLI commands to run as the operator once the tenant exists (field policies). */
+  then: readonly string[][] = [],
 ): Provisioned {
   const env = {
     ...baseEnv(),
@@ -168,6 +170,7 @@ export function provision(
   cli(['tenant', 'create', tenant]);
   const ork = cli(['ork', 'issue', '--tenant', tenant, '--label', 'bench']).trim();
   if (ork === '') throw new Error('sidekey ork issue printed no ORK');
+  for (const args of then) cli(args);
   return { opsDir, tenant, ork };
 }
 
