@@ -32,6 +32,14 @@ before(async () => {
   fleet = await startFleet();
   await fleet.createTenant(TENANT);
   orks = [await fleet.issueOrk(TENANT, 'first'), await fleet.issueOrk(TENANT, 'second')];
+  // Token kinds (issue 11): a deterministic field and an fpe field.
+  for (const args of [
+    ['--field', 'pii_det', '--kind', 'deterministic'],
+    ['--field', 'card', '--kind', 'fpe', '--keep-prefix', '4', '--keep-suffix', '2'],
+  ]) {
+    const r = await fleet.ops(['policy', 'set', '--tenant', TENANT, ...args]);
+    assert.equal(r.code, 0, r.stderr);
+  }
   d = await fleet.startSidecar();
 });
 after(async () => {
@@ -113,6 +121,7 @@ describe('the needle generator', () => {
 describe('the database after real traffic', () => {
   it('holds no plaintext value and no ORK: not in pg_dump, not in any server file', async () => {
     const [first, second] = orks as [IssuedOrk, IssuedOrk];
+    const first_ = () => first.ork;
     const tokenized = [
       distinctive((t) => `plaintext-email-${t}@example.org`),
       distinctive((t) => `Zoë Ünïcödé ${t} 東京都千代田区 🎉`),
@@ -122,7 +131,18 @@ describe('the database after real traffic', () => {
     const kept = distinctive((t) => `kept-by-the-second-ork-${t}`);
     const deleted = distinctive((t) => `deleted-soon-${t}@example.com`);
     const encrypted = [distinctive((t) => `encrypted-ssn-${t}`), distinctive((t) => `encrypted-note ${t} ✓`)];
-    const values = [...tokenized, kept, deleted, ...encrypted];
+    const deterministic = distinctive((t) => `deterministic-${t}@example.org`);
+    const card = Array.from(randomBytes(16), (b) => String(b % 10)).join('');
+    const values = [...tokenized, kept, deleted, ...encrypted, deterministic, card];
+    const kinds: string[] = [];
+    for (const [field, value] of [
+      ['pii_det', deterministic],
+      ['card', card],
+    ] as const) {
+      const t = await post(d.url, '/v1/tokenize', first_(), { tenant: TENANT, field, values: [value] });
+      assert.equal(t.status, 200, t.text);
+      kinds.push(t.body.tokens[0]);
+    }
 
     const t1 = await post(d.url, '/v1/tokenize', first.ork, {
       tenant: TENANT,
@@ -193,6 +213,13 @@ describe('the database after real traffic', () => {
         { name: `ORK ${o.orkId}`, bytes: raw },
       );
     }
+    // The tenant's token root key, unwrapped: stored only wrapped.
+    const [trkRow] = await fleet.pg.adminQuery<{ kek_ref: string; wrapped: Buffer }>(
+      `select kek_ref, wrapped_key as wrapped from sidekey_token_keys where tenant = '${TENANT}'`,
+    );
+    assert.ok(trkRow !== undefined, 'the tenant has a token root key');
+    const trk = await kek.unwrap(Buffer.from(trkRow.wrapped), kmsContext.tokenRootKey(TENANT));
+    orkSecrets.push({ name: 'token root key', bytes: trk });
     await kek.close();
 
     // Make sure the server's own files hold everything written so far.
@@ -200,6 +227,11 @@ describe('the database after real traffic', () => {
     const dump = pgDump();
     // The dump is of the right database and did see the traffic.
     for (const token of tokens) assert.ok(dump.includes(token), 'the dump holds the token records');
+    assert.ok(dump.includes(kinds[0]!), 'the dump holds the deterministic token record');
+    // An fpe record is stored under its storage id: the fpe token (which keeps
+    // part of the value in clear) is not in the database either.
+    assert.ok(!dump.includes(kinds[1]!), 'the fpe token is not in the dump');
+    assert.match(dump, /fpe_[A-Za-z0-9_-]{22}/);
     for (const o of orks) assert.ok(dump.includes(o.orkId), 'the dump holds the ORK records (ids)');
     assert.ok(dump.includes('no-plaintext test'), 'the dump holds the audit events');
 
