@@ -44,8 +44,8 @@ export function needlesOf(secrets: readonly Secret[]): { name: string; needle: s
   return secrets.flatMap((s) => [
     ...(s.text === undefined ? [] : [{ name: s.name, needle: s.text }]),
     ...encodedForms(s.bytes).map((needle) => ({ name: `${s.name} (encoded)`, needle })),
-    // Latin-1 text of the raw bytes: what `buffer.toString('latin1'|'binary')` would log.
-    ...(s.text === undefined ? [{ name: `${s.name} (latin1)`, needle: s.bytes.toString('latin1') }] : []),
+    // The raw bytes, as Latin-1 text: what `buffer.toString('latin1'|'binary')` would log.
+    ...(s.text === undefined ? [{ name: `${s.name} (raw bytes)`, needle: s.bytes.toString('latin1') }] : []),
   ]);
 }
 
