@@ -5,6 +5,7 @@
  * sidecar certificate (and so has only the sidecar role's grants).
  */
 import { startFleet } from '../support/fleet.js';
+import { keyMaterial } from '../support/secrets.js';
 import { runApiSuite } from './api-suite.js';
 
 runApiSuite({
@@ -27,6 +28,12 @@ runApiSuite({
         async rowCount() {
           const [row] = await fleet.pg.adminQuery<{ n: string }>('select count(*) as n from sidekey_tokens');
           return Number(row?.n);
+        },
+        async keys() {
+          const orks = [demo.ork, demo2.ork, acme.ork];
+          return (
+            await Promise.all(orks.map((o) => keyMaterial(fleet.opsDir, d.daemon.store, o, 'email')))
+          ).flatMap((k) => k.secrets);
         },
         teardown: () => fleet.destroy(),
       };
