@@ -34,7 +34,8 @@ function perValue(fn: (i: number) => void, n: number): number {
   for (let i = 0; i < n; i++) fn(i);
   return Number(process.hrtime.bigint() - t0) / 1000 / n;
 }
-const results: Record<string, number[]> = {};
+const results = new Map<string, number[]>();
+const record = (name: string, us: number) => results.set(name, [...(results.get(name) ?? []), us]);
 for (let round = 0; round < 3; round++) {
   for (const [kind, m] of Object.entries(minters)) {
     const values = kind === 'fpe' ? cards : emails;
@@ -46,11 +47,14 @@ for (let round = 0; round < 3; round++) {
       },
       kind === 'fpe' ? 20_000 : 100_000,
     );
-    (results[kind] ??= []).push(us);
+    record(kind, us);
   }
-  (results['FF1 alone (6 digits, one instance)'] ??= []).push(perValue(() => ff1.encrypt(six), 20_000));
+  record(
+    'FF1 alone (6 digits, one instance)',
+    perValue(() => ff1.encrypt(six), 20_000),
+  );
 }
-for (const [name, samples] of Object.entries(results)) {
+for (const [name, samples] of results) {
   const best = Math.min(...samples);
   console.log(`${name.padEnd(38)} ${best.toFixed(2)} µs/value (best of ${samples.length})`);
 }

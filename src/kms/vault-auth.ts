@@ -218,6 +218,12 @@ export class VaultAuth {
         };
         const lease = typeof out.auth?.lease_duration === 'number' ? out.auth.lease_duration : 0;
         if (this.closed || this.session !== session) return;
+        // A renewal that no longer extends the lease (max TTL reached; Vault then grants what
+        // is left, down to 0) must not end the schedule: a re-loginable source logs in now.
+        const extended =
+          lease > 0 &&
+          (session.expiresAt === undefined || Date.now() + lease * 1000 > session.expiresAt + 1000);
+        if (!extended && this.canReacquire()) return await this.reacquire();
         const renewed: Session = {
           token: session.token,
           expiresAt: expiryOf(lease),
@@ -241,6 +247,10 @@ export class VaultAuth {
         }
       }
     }
+    await this.reacquire();
+  }
+
+  private async reacquire(): Promise<void> {
     try {
       await this.acquire();
     } catch (err) {

@@ -16,6 +16,8 @@ import { post } from '../support/http.js';
 let pristine: string;
 const dirs: string[] = [];
 let chainId = '';
+/** The number of events in that chain: its sequence numbers are 1 … lastSeq. */
+let lastSeq = 0;
 
 before(async () => {
   const d = await startTestDaemon();
@@ -36,7 +38,8 @@ before(async () => {
   );
   await db.close();
   chainId = r.rows[0]!.chain_id;
-  assert.ok(r.rows[0]!.n >= 4, 'every operation, failed ones included, was audited');
+  lastSeq = r.rows[0]!.n;
+  assert.ok(lastSeq >= 4, 'every operation, failed ones included, was audited');
 });
 
 after(() => {
@@ -96,37 +99,78 @@ describe('sidekey audit verify', () => {
     assert.match(all, /"outcome":"UNAUTHENTICATED"/);
   });
 
-  const cases: [string, string, RegExp][] = [
-    [
-      'an edited event',
-      `update sidekey_audit_events set event = replace(event, '"outcome":"ok"', '"outcome":"PERMISSION_DENIED"') where seq = 2 and chain_id = '{chain}'`,
-      /event 2 was altered/,
-    ],
-    [
-      'a deleted event',
-      `delete from sidekey_audit_events where seq = 2 and chain_id = '{chain}'`,
-      /event 2 is missing/,
-    ],
-    [
-      'reordered events',
-      `update sidekey_audit_events a set event = b.event from sidekey_audit_events b
-        where a.chain_id = '{chain}' and b.chain_id = a.chain_id and ((a.seq = 2 and b.seq = 3) or (a.seq = 3 and b.seq = 2))`,
-      /event 2 was altered/,
-    ],
+  // The first, a middle and the last event, each edited, deleted and reordered:
+  // a verifier that skips any position (say, the hash check of event 1) fails here.
+  const positions: [string, () => number][] = [
+    ['the first', () => 1],
+    ['a middle', () => Math.floor(lastSeq / 2)],
+    ['the last', () => lastSeq],
+  ];
+  const where = (seq: number) => `chain_id = '{chain}' and seq = ${seq}`;
+  const cases: [string, () => string, () => RegExp][] = [
     [
       'events renumbered to hide a deletion',
-      `delete from sidekey_audit_events where seq = 2 and chain_id = '{chain}';
+      () => `delete from sidekey_audit_events where ${where(2)};
        update sidekey_audit_events set seq = seq - 1 where seq > 2 and chain_id = '{chain}'`,
-      /event 2 does not follow event 1/,
+      () => /event 2 does not follow event 1/,
     ],
   ];
+  for (const [label, seqOf] of positions) {
+    cases.push(
+      [
+        `${label} event edited`,
+        () =>
+          `update sidekey_audit_events set event = replace(event, '"tenant":"demo"', '"tenant":"dem0"') where ${where(seqOf())}`,
+        () => new RegExp(`event ${seqOf()} was altered`),
+      ],
+      [
+        // Rows swapped with their neighbour (the last with the one before it).
+        `${label} event reordered`,
+        () => {
+          const a = Math.min(seqOf(), lastSeq - 1);
+          return `update sidekey_audit_events set seq = ${lastSeq + 1000} where ${where(a)};
+            update sidekey_audit_events set seq = ${a} where ${where(a + 1)};
+            update sidekey_audit_events set seq = ${a + 1} where ${where(lastSeq + 1000)}`;
+        },
+        () => new RegExp(`event ${Math.min(seqOf(), lastSeq - 1)} does not follow`),
+      ],
+      [
+        `${label} event's content swapped with its neighbour's`,
+        () => {
+          const a = Math.min(seqOf(), lastSeq - 1);
+          return `update sidekey_audit_events x set event = y.event from sidekey_audit_events y
+            where x.chain_id = '{chain}' and y.chain_id = x.chain_id and ((x.seq = ${a} and y.seq = ${a + 1}) or (x.seq = ${a + 1} and y.seq = ${a}))`;
+        },
+        () => new RegExp(`event ${Math.min(seqOf(), lastSeq - 1)} was altered`),
+      ],
+    );
+    if (label !== 'the last') {
+      cases.push([
+        `${label} event deleted`,
+        () => `delete from sidekey_audit_events where ${where(seqOf())}`,
+        () => new RegExp(`event ${seqOf()} is missing`),
+      ]);
+    }
+  }
   for (const [name, sql, expected] of cases) {
     it(`fails on ${name}, naming where`, async () => {
-      const dir = await tampered(sql.replaceAll('{chain}', chainId));
+      const dir = await tampered(sql().replaceAll('{chain}', chainId));
       const r = await sidekey(['audit', 'verify'], { SIDEKEY_DATA_DIR: dir });
-      assert.equal(r.code, 1);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
       assert.match(r.stderr, new RegExp(chainId));
-      assert.match(r.stderr, expected);
+      assert.match(r.stderr, expected());
     });
   }
+
+  it('a deleted last event: no break to find (no anchor), but the chain reports one event fewer', async () => {
+    // A hash chain alone cannot show that its tail was cut: verify reports each
+    // chain's length, which an operator compares with the log stream's last seq
+    // (docs/audit.md; docs/threat-model.md, "Repudiation").
+    const dir = await tampered(
+      `delete from sidekey_audit_events where ${where(lastSeq).replaceAll('{chain}', chainId)}`,
+    );
+    const r = await sidekey(['audit', 'verify'], { SIDEKEY_DATA_DIR: dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`ok +chain ${chainId} \\(.*\\): ${lastSeq - 1} events`));
+  });
 });

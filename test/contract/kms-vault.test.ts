@@ -10,10 +10,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { kmsContext } from '../../src/kms/index.js';
 import { VaultKek, type VaultKekOptions } from '../../src/kms/vault.js';
 import { FakeVault } from '../fakes/vault-server.js';
+import { until } from '../support/wait.js';
 import { assertNoSecret, captureKmsError, overFake, runKmsContract } from './kms-contract.js';
 
 function kekFor(fake: FakeVault, options: Partial<VaultKekOptions>): VaultKek {
@@ -92,11 +92,14 @@ describe('vault KEK adapter', () => {
     // Renewal comes at about two thirds of the TTL (~2 s here): a TTL of 3 s
     // leaves a second of slack for a loaded machine's timers.
     const token = fake.createToken({ ttl: 3, renewable: true, maxTtl: 60 });
+    const originalExpiry = Date.now() + 3000;
     const kek = kekFor(fake, { token });
     const key = randomBytes(32);
     const wrapped = await kek.wrap(key, context);
-    await sleep(3500); // past the original TTL
-    assert.ok(fake.count('POST auth/token/renew-self') >= 1, 'renew-self was called');
+    await until('renew-self', () => fake.count('POST auth/token/renew-self') >= 1, 10_000, 20);
+    assert.ok(fake.liveTokens().includes(token), 'renewed while still live');
+    await until('the original TTL to pass', () => Date.now() > originalExpiry + 200, 10_000, 20);
+    assert.ok(fake.liveTokens().includes(token), 'still live past its original TTL');
     assert.deepEqual(await kek.unwrap(wrapped, context), key);
     await kek.close();
   });
@@ -105,7 +108,7 @@ describe('vault KEK adapter', () => {
     const token = fake.createToken({ ttl: 1, renewable: false });
     const kek = kekFor(fake, { token });
     await kek.wrap(randomBytes(32), context);
-    await sleep(1100);
+    await until('the token to expire', () => !fake.liveTokens().includes(token), 10_000, 20);
     const err = await captureKmsError(kek.wrap(randomBytes(32), context));
     assert.equal(err.kind, 'denied');
     assert.match(err.message, /permission denied/);
@@ -132,17 +135,31 @@ describe('vault KEK adapter', () => {
     assert.equal(fake.liveTokens('kubernetes').length, 0, 'close revokes the token it logged in for');
   });
 
-  it('logs in again before a kubernetes token reaches its max TTL', async () => {
+  it('logs in again before a kubernetes token reaches its max TTL, by itself', async () => {
     const jwtPath = join(dir, 'sa-token-max');
     writeFileSync(jwtPath, 'jwt-max');
-    fake.createK8sRole('short', 'jwt-max', { ttl: 1, renewable: true, maxTtl: 1 });
+    // Renewal at ~2 s no longer extends the lease (max TTL 3 s): the client must log in again then.
+    fake.createK8sRole('short', 'jwt-max', { ttl: 3, renewable: true, maxTtl: 3 });
     const kek = kekFor(fake, { k8sRole: 'short', k8sTokenPath: jwtPath });
-    const loginsBefore = fake.count('POST auth/kubernetes/login');
+    const before = fake.issued('kubernetes').length;
     await kek.wrap(randomBytes(32), context);
-    await sleep(1300);
+    const first = fake.issued('kubernetes')[before];
+    assert.ok(first?.maxExpiresAt !== undefined, 'one login, a token with a max TTL');
+    // No call from here on: only the client's own timer can log in again (a
+    // lazy re-login on the next call would never happen here).
+    await until(
+      'a second kubernetes login',
+      () => fake.issued('kubernetes').length >= before + 2,
+      10_000,
+      20,
+    );
+    const second = fake.issued('kubernetes')[before + 1]!;
+    assert.ok(
+      second.issuedAt < first.maxExpiresAt,
+      `the new token was issued ${second.issuedAt - first.maxExpiresAt} ms after the first one's max TTL`,
+    );
     const key = randomBytes(32);
     assert.deepEqual(await kek.unwrap(await kek.wrap(key, context), context), key);
-    assert.ok(fake.count('POST auth/kubernetes/login') - loginsBefore >= 2);
     await kek.close();
   });
 

@@ -52,6 +52,8 @@ interface TokenRecord {
   /** Path globs (`*` at the end) the token's policy allows; undefined = everything. */
   readonly allow: readonly string[] | undefined;
   readonly source: string;
+  /** ms epoch of the login or creation that issued it. */
+  readonly issuedAt: number;
 }
 
 export interface FakeVaultTokenOptions {
@@ -143,6 +145,7 @@ export class FakeVault extends HttpFake {
       revoked: false,
       allow: options.allow,
       source,
+      issuedAt: now,
     });
     return token;
   }
@@ -162,6 +165,13 @@ export class FakeVault extends HttpFake {
     return [...this.tokens.values()]
       .filter((t) => (source === undefined || t.source === source) && this.isLive(t))
       .map((t) => t.token);
+  }
+
+  /** Every token issued through `source`, oldest first, with when it was issued and its max TTL. */
+  issued(source: string): { token: string; issuedAt: number; maxExpiresAt: number | undefined }[] {
+    return [...this.tokens.values()]
+      .filter((t) => t.source === source)
+      .map((t) => ({ token: t.token, issuedAt: t.issuedAt, maxExpiresAt: t.maxExpiresAt }));
   }
 
   createK8sRole(role: string, jwt: string, token: FakeVaultTokenOptions = {}): void {

@@ -11,11 +11,21 @@ import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PGlite } from '@electric-sql/pglite';
-import { credentials, Metadata, makeGenericClientConstructor, status } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import type { SidekeyClient } from '../../src/transport/grpc/generated/sidekey/v1/Sidekey.js';
 import { sidekey } from '../support/cli.js';
 import { capturedLogs, freshDataDir, startTestDaemon, type TestDaemon } from '../support/daemon.js';
-import { type CallCredentials, callGrpc, type GrpcOutcome, type Method, sidekeyClient } from './support.js';
+import { keyMaterial, type Secret, secretsIn } from '../support/secrets.js';
+import {
+  type CallCredentials,
+  callGrpc,
+  callRaw,
+  type GrpcOutcome,
+  type Method,
+  metadataOf,
+  rawClient,
+  sidekeyClient,
+} from './support.js';
 
 const TOKEN = 'client-token-for-grpc-tests-0123456789';
 const MAX_BATCH = 100;
@@ -95,10 +105,18 @@ before(async () => {
 
 after(async () => {
   client?.close();
+  const keys = (
+    await Promise.all([d.ork, acmeOrk].map((o) => keyMaterial(d.dataDir, d.daemon.store, o, 'email')))
+  ).flatMap((k) => k.secrets);
   await d?.destroy();
+  // No value, ORK, client token or unwrapped key in any log line, as text or hex/base64 of its bytes.
   const logs = capturedLogs.join('');
   assert.ok(logs.length > 0);
-  for (const s of secrets) assert.ok(!logs.includes(s), `a secret reached the logs: ${s.slice(0, 6)}…`);
+  const all: Secret[] = [
+    ...keys,
+    ...[...secrets].map((s) => ({ name: `${s.slice(0, 6)}…`, bytes: Buffer.from(s), text: s })),
+  ];
+  assert.deepEqual(secretsIn(logs, all), [], 'secrets reached the logs');
 });
 
 describe('operations', () => {
@@ -404,25 +422,9 @@ describe('errors, mapped to gRPC status codes with the message as details', () =
   });
 
   it('an unknown method is UNIMPLEMENTED', async () => {
-    const Generic = makeGenericClientConstructor(
-      {
-        Nope: {
-          path: '/sidekey.v1.Sidekey/Nope',
-          requestStream: false,
-          responseStream: false,
-          requestSerialize: (b: Buffer) => b,
-          requestDeserialize: (b: Buffer) => b,
-          responseSerialize: (b: Buffer) => b,
-          responseDeserialize: (b: Buffer) => b,
-        },
-      },
-      'Nope',
-    );
-    const c = new Generic(`unix://${d.daemon.grpcSocket}`, credentials.createInsecure());
-    const code = await new Promise<number>((resolve) =>
-      // biome-ignore lint/suspicious/noExplicitAny: generic client
-      (c as any).Nope(Buffer.alloc(0), (err: { code: number } | null) => resolve(err?.code ?? 0)),
-    );
+    const c = rawClient(d.daemon.grpcSocket, ['Nope']);
+    const r = await callRaw(c, 'Nope', Buffer.alloc(0), metadataOf({}));
+    const code = r.ok ? 0 : r.code;
     c.close();
     assert.equal(code, status.UNIMPLEMENTED);
   });
@@ -438,40 +440,11 @@ function field(number: number, bytes: Buffer): Buffer {
 }
 
 /** A call with hand-made request bytes (a client that does not check UTF-8). */
-function rawCall(method: Method, bytes: Buffer): Promise<GrpcOutcome> {
-  const Raw = makeGenericClientConstructor(
-    {
-      [method]: {
-        path: `/sidekey.v1.Sidekey/${method}`,
-        requestStream: false,
-        responseStream: false,
-        requestSerialize: (b: Buffer) => b,
-        requestDeserialize: (b: Buffer) => b,
-        responseSerialize: (b: Buffer) => b,
-        responseDeserialize: (b: Buffer) => b,
-      },
-    },
-    'Raw',
-  );
-  const c = new Raw(`unix://${d.daemon.grpcSocket}`, credentials.createInsecure());
-  const md = new Metadata();
-  md.set('x-sidekey-org-key', d.ork);
-  md.set('authorization', `Bearer ${TOKEN}`);
-  return new Promise((resolve) => {
-    // biome-ignore lint/suspicious/noExplicitAny: generic client
-    (c as any)[method](bytes, md, (err: { code: number; details: string; metadata: Metadata } | null) => {
-      c.close();
-      const id = err?.metadata.get('x-request-id')[0];
-      resolve(
-        err
-          ? {
-              ok: false,
-              code: err.code,
-              details: err.details,
-              requestId: typeof id === 'string' ? id : undefined,
-            }
-          : { ok: true, response: undefined, requestId: undefined },
-      );
-    });
-  });
+async function rawCall(method: Method, bytes: Buffer): Promise<GrpcOutcome> {
+  const c = rawClient(d.daemon.grpcSocket, [method]);
+  try {
+    return await callRaw(c, method, bytes, metadataOf({ ork: d.ork, token: TOKEN }));
+  } finally {
+    c.close();
+  }
 }

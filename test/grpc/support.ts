@@ -12,6 +12,7 @@ import {
   credentials,
   loadPackageDefinition,
   Metadata,
+  makeGenericClientConstructor,
   type ServiceError,
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
@@ -124,6 +125,59 @@ export function callGrpc(
       const id = status.metadata.get('x-request-id')[0];
       resolve({ ...outcome!, requestId: typeof id === 'string' ? id : undefined });
     });
+  });
+}
+
+/**
+ * A client of `/sidekey.v1.Sidekey/<method>` for each of `methods` (which
+ * need not exist) that sends the request bytes as given: hand-made or
+ * mutated wire bytes, by a client that checks nothing.
+ */
+export function rawClient(socketPath: string, methods: readonly string[]): Client {
+  const identity = (b: Buffer) => b;
+  const definition = Object.fromEntries(
+    methods.map((m) => [
+      m,
+      {
+        path: `/sidekey.v1.Sidekey/${m}`,
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: identity,
+        requestDeserialize: identity,
+        responseSerialize: identity,
+        responseDeserialize: identity,
+      },
+    ]),
+  );
+  const Raw = makeGenericClientConstructor(definition, 'Raw');
+  return new Raw(`unix://${socketPath}`, credentials.createInsecure());
+}
+
+/** One call of a rawClient; the response bytes are not decoded. */
+export function callRaw(
+  client: Client,
+  method: string,
+  bytes: Buffer,
+  metadata: Metadata,
+): Promise<GrpcOutcome> {
+  return new Promise((resolve) => {
+    (client as AnyClient)[method](
+      bytes,
+      metadata,
+      (err: { code: number; details: string; metadata: Metadata } | null) => {
+        const id = err?.metadata.get('x-request-id')[0];
+        resolve(
+          err
+            ? {
+                ok: false,
+                code: err.code,
+                details: err.details,
+                requestId: typeof id === 'string' ? id : undefined,
+              }
+            : { ok: true, response: undefined, requestId: undefined },
+        );
+      },
+    );
   });
 }
 

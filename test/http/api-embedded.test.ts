@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { sidekey } from '../support/cli.js';
 import { freshDataDir, startTestDaemon } from '../support/daemon.js';
+import { keyMaterial } from '../support/secrets.js';
 import { DEMO_POLICIES, runApiSuite } from './api-suite.js';
 
 runApiSuite({
@@ -34,6 +35,12 @@ runApiSuite({
       async rowCount() {
         const rows = await d.daemon.store.keyStatus();
         return rows.reduce((n, r) => n + r.records, 0);
+      },
+      async keys() {
+        const orks = [d.ork, second.stdout.trim(), acme.stdout.trim()];
+        return (await Promise.all(orks.map((o) => keyMaterial(dataDir, d.daemon.store, o, 'email')))).flatMap(
+          (k) => k.secrets,
+        );
       },
       teardown: () => d.destroy(),
     };

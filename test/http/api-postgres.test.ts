@@ -7,6 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { startFleet } from '../support/fleet.js';
+import { keyMaterial } from '../support/secrets.js';
 import { DEMO_POLICIES, runApiSuite } from './api-suite.js';
 
 runApiSuite({
@@ -33,6 +34,12 @@ runApiSuite({
         async rowCount() {
           const [row] = await fleet.pg.adminQuery<{ n: string }>('select count(*) as n from sidekey_tokens');
           return Number(row?.n);
+        },
+        async keys() {
+          const orks = [demo.ork, demo2.ork, acme.ork];
+          return (
+            await Promise.all(orks.map((o) => keyMaterial(fleet.opsDir, d.daemon.store, o, 'email')))
+          ).flatMap((k) => k.secrets);
         },
         teardown: () => fleet.destroy(),
       };

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ERROR_CODES, httpStatusOf } from '../../src/errors/index.js';
+import { mixedArray, wrongType } from '../fuzz/mutations.js';
 import { startTestDaemon, type TestDaemon } from '../support/daemon.js';
 import { call, post } from '../support/http.js';
 
@@ -92,36 +93,94 @@ describe('round trips', () => {
 describe('malformed requests', () => {
   const documented = new Map(ERROR_CODES.map((c) => [c, httpStatusOf(c)]));
   const json = fc.jsonValue({ maxDepth: 3 });
-  /** Bodies that are wrong in some way: random JSON, or a valid body with one field broken. */
-  const badBody = fc.oneof(
-    json,
-    fc.record({
-      tenant: fc.oneof(fc.constant('demo'), json, fc.string()),
-      field: fc.oneof(fc.constant('email'), json, fc.string()),
-      values: fc.oneof(
-        // Anything but a list of strings (which would be a valid batch).
-        json.filter((v) => !(Array.isArray(v) && v.every((x) => typeof x === 'string'))),
-        fc.array(fc.oneof(fc.integer(), fc.constant(null), fc.object()), { minLength: 1, maxLength: 3 }),
-        fc.constant([]),
-        fc.constant(['ok', '\ud800']),
-      ),
-    }),
-  );
+  const isString = (v: unknown) => typeof v === 'string';
 
-  it('get a 4xx with a documented code and store nothing', async () => {
+  /** Each endpoint with its own fields (API.md): the list it takes and the rest of a valid body. */
+  let valid: { tokens: string[]; ciphertexts: string[] };
+  const endpoints = () =>
+    [
+      { path: '/v1/tokenize', list: 'values', good: unicode, rest: { tenant: 'demo', field: 'email' } },
+      { path: '/v1/encrypt', list: 'plaintexts', good: unicode, rest: { tenant: 'demo', field: 'email' } },
+      {
+        path: '/v1/detokenize',
+        list: 'tokens',
+        good: fc.constantFrom(...valid.tokens),
+        rest: { tenant: 'demo' },
+      },
+      {
+        path: '/v1/decrypt',
+        list: 'ciphertexts',
+        good: fc.constantFrom(...valid.ciphertexts),
+        rest: { tenant: 'demo', field: 'email' },
+      },
+      {
+        path: '/v1/tokens/delete',
+        list: 'tokens',
+        good: fc.constantFrom(...valid.tokens),
+        rest: { tenant: 'demo' },
+      },
+    ] as const;
+
+  before(async () => {
+    const t = await post(d.url, '/v1/tokenize', d.ork, {
+      tenant: 'demo',
+      field: 'email',
+      values: ['a', 'b'],
+    });
+    const e = await post(d.url, '/v1/encrypt', d.ork, { tenant: 'demo', field: 'email', plaintexts: ['c'] });
+    valid = { tokens: t.body.tokens, ciphertexts: e.body.ciphertexts };
+  });
+
+  it('a list mixing good items with other types anywhere is refused naming the first bad index, per endpoint', async () => {
+    for (const e of endpoints()) {
+      const before = await records();
+      await fc.assert(
+        fc.asyncProperty(mixedArray(e.good, wrongType(isString)), async (list) => {
+          const r = await post(d.url, e.path, d.ork, { ...e.rest, [e.list]: list });
+          const bad = list.findIndex((x) => typeof x !== 'string');
+          assert.equal(r.status, 400, `${e.path} ${JSON.stringify(list)}: ${r.text}`);
+          assert.equal(r.body.error.code, 'INVALID_ARGUMENT');
+          assert.ok(r.body.error.message.includes(`${e.list}[${bad}]`), `${e.path}: ${r.body.error.message}`);
+        }),
+        { numRuns: 30 },
+      );
+      assert.equal(await records(), before, `${e.path} stored or deleted something`);
+    }
+  });
+
+  it('bodies with one of the endpoint’s own fields broken get a 4xx with a documented code and store nothing', async () => {
     const before = await records();
-    await fc.assert(
-      fc.asyncProperty(
-        badBody,
-        fc.constantFrom('/v1/tokenize', '/v1/encrypt', '/v1/detokenize', '/v1/decrypt', '/v1/tokens/delete'),
-        async (body, path) => {
-          const r = await post(d.url, path, d.ork, body);
-          assert.ok(r.status >= 400 && r.status < 500, `status ${r.status} for ${JSON.stringify(body)}`);
+    const badBody = (e: ReturnType<typeof endpoints>[number]) =>
+      fc.oneof(
+        json,
+        fc
+          .record({
+            ...Object.fromEntries(
+              Object.entries(e.rest).map(([k, v]) => [k, fc.oneof(fc.constant(v), json, fc.string())]),
+            ),
+            [e.list]: fc.oneof(
+              // Anything but a list of strings (which could be a valid batch).
+              json.filter((v) => !(Array.isArray(v) && v.every(isString))),
+              mixedArray(e.good, wrongType(isString)),
+              fc.constant([]),
+              fc.constant(['ok', '\ud800']),
+            ),
+          })
+          .map((b) => b as Record<string, unknown>),
+      );
+    for (const e of endpoints()) {
+      await fc.assert(
+        fc.asyncProperty(badBody(e), async (body) => {
+          const r = await post(d.url, e.path, d.ork, body);
+          assert.ok(
+            r.status >= 400 && r.status < 500,
+            `status ${r.status} for ${e.path} ${JSON.stringify(body)}`,
+          );
           assert.equal(documented.get(r.body.error.code), r.status);
-        },
-      ),
-      { numRuns: 150 },
-    );
+        }),
+        { numRuns: 40 },
+      );
+    }
     assert.equal(await records(), before);
   });
 

@@ -22,6 +22,7 @@ import type { TestDaemon } from '../support/daemon.js';
 import { type Fleet, type IssuedOrk, startFleet } from '../support/fleet.js';
 import { post } from '../support/http.js';
 import { DATABASE, findPostgresBin, OPERATOR_ROLE } from '../support/postgres.js';
+import { encodedForms, found } from '../support/secrets.js';
 
 const TENANT = 'secretive';
 let fleet: Fleet;
@@ -49,29 +50,6 @@ after(async () => {
 /** Values nobody else writes: a random part makes an accidental match impossible. */
 function distinctive(shape: (tag: string) => string): string {
   return shape(randomBytes(6).toString('hex'));
-}
-
-/**
- * The forms a value could take in a text dump besides its UTF-8 text: hex
- * (bytea output) and base64/base64url starting at any of the 3 byte
- * alignments (the value may sit anywhere inside a larger encoded blob; the
- * last, partial group is left out as it depends on what follows).
- */
-function encodedForms(bytes: Buffer): string[] {
-  const hex = bytes.toString('hex');
-  const forms = [hex, hex.toUpperCase()];
-  for (let skip = 0; skip < 3; skip++) {
-    const tail = bytes.subarray(skip);
-    const whole = Math.floor(tail.length / 3) * 3;
-    if (whole < 12) continue; // shorter needles would say nothing
-    const b64 = tail.subarray(0, whole).toString('base64');
-    forms.push(b64, b64.replaceAll('+', '-').replaceAll('/', '_'));
-  }
-  return forms;
-}
-
-function found(haystack: string, needles: readonly string[]): string | undefined {
-  return needles.find((n) => haystack.includes(n));
 }
 
 /** Every regular file under `dir`, recursively. */

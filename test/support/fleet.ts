@@ -27,7 +27,9 @@ import {
   type TestPostgres,
 } from './postgres.js';
 import { type Child, freePort, spawnSidekey, waitServing } from './process.js';
+import { until } from './wait.js';
 
+export { until } from './wait.js';
 export { postgresEnv };
 
 export interface IssuedOrk {
@@ -237,20 +239,4 @@ export function postWithin(
     req.on('error', () => settle({ status: 'network-error', code: undefined, body: undefined }));
     req.end(payload);
   });
-}
-
-/** Polls `check` every `intervalMs` until it returns true; throws naming `what` after `timeoutMs`. */
-export async function until(
-  what: string,
-  check: () => Promise<boolean> | boolean,
-  timeoutMs = 15_000,
-  intervalMs = 50,
-): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    if (await check()) return Date.now() - started;
-    if (Date.now() - started > timeoutMs)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
 }
