@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { capturedLogs } from '../support/daemon.js';
 import { call, post } from '../support/http.js';
+import { checked } from '../support/openapi-contract.js';
 
 /** A serving daemon with tenants `demo` (two ORKs) and `acme` (one ORK). */
 export interface ApiTarget {
@@ -59,6 +60,8 @@ export function runApiSuite({ name, setup }: ApiSuiteOptions): void {
       // Secrets stay secret: no value or ORK used in this suite reached any log line.
       const logs = capturedLogs.join('');
       assert.ok(logs.length > 0, 'logs were captured');
+      // Every exchange above was checked against the OpenAPI document (support/http.ts).
+      assert.ok(checked.exchanges > 0, 'the OpenAPI checker ran');
       for (const secret of [s.ork, s.acmeOrk, s.demoOrk2, ...plaintextsUsed]) {
         assert.ok(!logs.includes(secret), `a secret reached the logs: ${secret.slice(0, 8)}…`);
       }

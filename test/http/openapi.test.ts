@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import protobuf from 'protobufjs';
-import { renderOpenApi } from '../../../scripts/openapi-gen.js';
-import { protoRoot, SIDEKEY_PROTO } from '../grpc/proto.js';
-import { createHttpApp } from './app.js';
-import { buildOpenApi, openApiDocument } from './openapi.js';
-import { DATA_ROUTES } from './routes.js';
+import { renderOpenApi } from '../../scripts/openapi-gen.js';
+import { protoRoot, SIDEKEY_PROTO } from '../../src/transport/grpc/proto.js';
+import { buildOpenApi, openApiDocument } from '../../src/transport/http/openapi.js';
+import { DATA_ROUTES } from '../../src/transport/http/routes.js';
+import { stubHttpApp } from '../support/stub-http-app.js';
 
 type Doc = {
   paths: Record<string, Record<string, unknown>>;
@@ -22,22 +22,9 @@ type Doc = {
 };
 
 const doc = openApiDocument() as Doc;
-const docsFile = new URL('../../../docs/openapi.json', import.meta.url);
+const docsFile = new URL('../../docs/openapi.json', import.meta.url);
 
-function app() {
-  const fail = async () => {
-    throw new Error('not called');
-  };
-  return createHttpApp({
-    service: { tokenize: fail, detokenize: fail, encrypt: fail, decrypt: fail, deleteTokens: fail },
-    readiness: async () => ({ ready: true, checks: {} }),
-    metrics: async () => ({ contentType: 'text/plain', body: '' }),
-    bindHost: '127.0.0.1',
-    maxBodyBytes: 1024,
-    clientToken: undefined,
-    onInternalError: () => {},
-  });
-}
+const app = stubHttpApp;
 
 describe('OpenAPI document', () => {
   it('is a valid OpenAPI 3.1 document', async () => {
