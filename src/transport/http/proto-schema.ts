@@ -12,7 +12,7 @@
  * `OPTIONAL_IN_RESPONSES`, and a oneof has exactly one member set.
  */
 import protobuf from 'protobufjs';
-import { FIELD_PATTERN, MAX_PURPOSE_CHARS, TENANT_PATTERN } from '../../service/validate.js';
+import { FIELD_PATTERN, TENANT_PATTERN } from '../../service/validate.js';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -20,7 +20,6 @@ export type JsonSchema = Record<string, unknown>;
 const REQUEST_FIELD_RULES: Record<string, JsonSchema> = {
   tenant: { pattern: TENANT_PATTERN.source },
   field: { pattern: FIELD_PATTERN.source },
-  purpose: { maxLength: MAX_PURPOSE_CHARS },
   values: { minItems: 1 },
   tokens: { minItems: 1 },
   plaintexts: { minItems: 1 },
