@@ -7,7 +7,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const roots = ['src', 'k8s-sidecar', 'test', 'scripts'];
+const roots = ['src', 'k8s-sidecar', 'test', 'scripts', 'clients'];
 const files = [];
 function walk(dir) {
   let entries;

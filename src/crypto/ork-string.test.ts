@@ -129,6 +129,21 @@ describe('ORK string', () => {
     assert.equal(decodeOrkString(`${EXAMPLE_STRING}==`), undefined);
   });
 
+  it('takes tenant and KEK reference as strict UTF-8: invalid bytes refused, a leading U+FEFF kept', () => {
+    const withBom = encodeOrkString({ ...EXAMPLE, tenant: '\ufeffacme', kekRef: '\ufefflocal:x' });
+    assert.equal(decodeOrkString(withBom)?.tenant, '\ufeffacme', 'not the tenant acme');
+    assert.equal(decodeOrkString(withBom)?.kekRef, '\ufefflocal:x');
+    const payload = payloadOf(EXAMPLE_STRING);
+    for (const bad of [0x80, 0xc0, 0xff]) {
+      const p = Buffer.from(payload);
+      p[2] = bad; // the first byte of the tenant
+      assert.equal(decodeOrkString(withPayload(p)), undefined, `tenant byte ${bad}`);
+      const q = Buffer.from(payload);
+      q[1 + 1 + 4 + 16 + 1] = bad; // the first byte of the KEK reference
+      assert.equal(decodeOrkString(withPayload(q)), undefined, `kekRef byte ${bad}`);
+    }
+  });
+
   it('rejects length fields that point past the end', () => {
     const payload = payloadOf(EXAMPLE_STRING);
     for (const at of [1, 1 + 1 + 4 + 16]) {

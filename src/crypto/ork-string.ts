@@ -14,7 +14,8 @@ import { fromBase64Url, toBase64Url } from './encoding.js';
 import { ORK_ID_BYTES } from './envelope.js';
 import { orkIdFromBytes, orkIdToBytes } from './identifiers.js';
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+// Strict, and a leading U+FEFF is kept: one tenant or KEK reference has one encoding.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 function utf8OrUndefined(bytes: Uint8Array): string | undefined {
   try {
     return strictUtf8.decode(bytes);

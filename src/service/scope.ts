@@ -100,7 +100,9 @@ export class CallKeys {
   }
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a value that starts with U+FEFF comes back with it (the
+// default decoder would drop it and return another value).
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Plaintext bytes back to the caller's string; undefined if they are not UTF-8 (never for our own data). */
 export function decodeUtf8(bytes: Buffer): string | undefined {

@@ -81,6 +81,11 @@ function localUnwrap(kek: Buffer, wrapped: Buffer, ctx: Record<string, string>):
 }
 
 /** §5: "sk_ork_" ‖ base64url(0x01 ‖ u8 len ‖ tenant ‖ orkId(16) ‖ u8 len ‖ kekRef ‖ u16be len ‖ wrapped). */
+/** §1: strict UTF-8, a leading U+FEFF kept. */
+function strictUtf8(bytes: Buffer): string {
+  return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+}
+
 function parseOrkString(text: string): { tenant: string; orkId: string; kekRef: string; wrapped: Buffer } {
   assert.ok(text.startsWith('sk_ork_'));
   const p = b64url(text.slice('sk_ork_'.length));
@@ -92,9 +97,9 @@ function parseOrkString(text: string): { tenant: string; orkId: string; kekRef: 
     return out;
   };
   assert.equal(take(1)[0], 0x01);
-  const tenant = take(take(1)[0]!).toString('utf8');
+  const tenant = strictUtf8(take(take(1)[0]!));
   const orkId = take(16).toString('hex');
-  const kekRef = take(take(1)[0]!).toString('utf8');
+  const kekRef = strictUtf8(take(take(1)[0]!));
   const wrapped = Buffer.from(take(take(2).readUInt16BE(0)));
   assert.equal(at, p.length, 'ORK string: trailing bytes');
   assert.ok(wrapped.length > 0);
@@ -144,7 +149,7 @@ function openRecordRow(fdkBytes: Buffer, row: TokenRowDb): string {
   ]);
   const key = recordKey(fdkBytes, env.subarray(1, 17));
   const plain = gcmOpen(key, env.subarray(17, 29), env.subarray(29, -16), env.subarray(-16), aad);
-  return new TextDecoder('utf-8', { fatal: true }).decode(plain);
+  return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(plain);
 }
 
 /** §9: "ct_" ‖ base64url(0x02 ‖ u32be(v) ‖ orkId(16) ‖ salt(16) ‖ nonce(12) ‖ ciphertext ‖ tag(16)). */
@@ -173,16 +178,23 @@ function openCiphertextText(
   ]);
   const key = recordKey(keys.fdkFor(field, version), b.subarray(21, 37));
   const plain = gcmOpen(key, b.subarray(37, 49), b.subarray(49, -16), b.subarray(-16), aad);
-  return new TextDecoder('utf-8', { fatal: true }).decode(plain);
+  return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(plain);
 }
 
 // ---------------------------------------------------------------------------
 // The data, produced by sidekey itself.
 // ---------------------------------------------------------------------------
 
-const EMAILS = ['alice@example.com', 'bob@example.org', '', 'ünïcödé 😀 ✓', 'x'.repeat(1000)];
+const EMAILS = [
+  'alice@example.com',
+  'bob@example.org',
+  '',
+  'ünïcödé 😀 ✓',
+  'x'.repeat(1000),
+  '\ufeffbom first',
+];
 const PHONES = ['+44 20 7946 0000', '+1-202-555-0143'];
-const SECRETS = ['card 4111 1111 1111 1111', '', 'über'];
+const SECRETS = ['card 4111 1111 1111 1111', '', 'über', '\ufeff'];
 
 describe('a second implementation decrypts sidekey data from the docs alone (DR)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sidekey-dr-'));

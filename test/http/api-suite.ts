@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { capturedLogs } from '../support/daemon.js';
 import { call, post } from '../support/http.js';
+import { checked } from '../support/openapi-contract.js';
 import { type Secret, secretsIn } from '../support/secrets.js';
 
 /**
@@ -88,6 +89,8 @@ export function runApiSuite({ name, setup }: ApiSuiteOptions): void {
         })),
       ];
       assert.deepEqual(secretsIn(logs, secrets), [], 'secrets reached the logs');
+      // Every exchange above was checked against the OpenAPI document (support/http.ts).
+      assert.ok(checked.exchanges > 0, 'the OpenAPI checker ran');
     });
 
     describe('tokenize and detokenize', () => {

@@ -71,9 +71,11 @@ describe('round trips', () => {
     );
   });
 
-  it('the edge cases: empty, emoji, NUL, controls, and 64 KiB', async () => {
+  it('the edge cases: empty, emoji, NUL, controls, a leading U+FEFF, and 64 KiB', async () => {
     const values = [
       '',
+      '\ufeff',
+      '\ufeffstarts with a byte order mark',
       '😀👩🏽‍🚀',
       '\u0000',
       '\u0001\u001f\u007f\u0085\u2028',

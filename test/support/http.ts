@@ -1,5 +1,10 @@
-/** A small HTTP client for the tests: raw status, headers and parsed JSON body. */
+/**
+ * A small HTTP client for the tests: raw status, headers and parsed JSON
+ * body. Every exchange is checked against the OpenAPI document
+ * (openapi-contract.ts): a call whose request or response breaks it fails.
+ */
 import { request } from 'node:http';
+import { checkExchange } from './openapi-contract.js';
 
 export interface HttpResult {
   readonly status: number;
@@ -39,7 +44,24 @@ export function call(
           } catch {
             parsed = undefined;
           }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body: parsed });
+          const status = res.statusCode ?? 0;
+          try {
+            checkExchange({
+              method: options.method ?? (body === undefined ? 'GET' : 'POST'),
+              path,
+              requestContentType: Object.entries(headers).find(
+                ([k]) => k.toLowerCase() === 'content-type',
+              )?.[1],
+              requestBody: body,
+              status,
+              responseContentType: res.headers['content-type'],
+              responseText: text,
+            });
+          } catch (err) {
+            reject(err);
+            return;
+          }
+          resolve({ status, headers: res.headers, text, body: parsed });
         });
       },
     );

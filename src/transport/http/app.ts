@@ -10,6 +10,8 @@ import type { Readiness } from '../../observability/index.js';
 import type { CallContext, TokenService } from '../../service/index.js';
 import { readJson, readJsonFromNode } from './body.js';
 import { allowedHost, allowedHostSet, bearerMatches, fromBrowser, tokenDigest } from './guards.js';
+import { openApiDocument } from './openapi.js';
+import { DATA_ROUTES, serviceMethodOf } from './routes.js';
 
 export interface HttpDeps {
   readonly service: Pick<TokenService, 'tokenize' | 'detokenize' | 'encrypt' | 'decrypt' | 'deleteTokens'>;
@@ -74,15 +76,12 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
     return c.body(m.body, 200, { 'Content-Type': m.contentType });
   });
 
-  const routes = {
-    '/v1/tokenize': 'tokenize',
-    '/v1/detokenize': 'detokenize',
-    '/v1/encrypt': 'encrypt',
-    '/v1/decrypt': 'decrypt',
-    '/v1/tokens/delete': 'deleteTokens',
-  } as const;
+  // Built once, when the app is made: never per request.
+  const openApi = JSON.stringify(openApiDocument());
+  app.get('/openapi.json', (c) => c.body(openApi, 200, { 'Content-Type': 'application/json' }));
 
-  for (const [path, method] of Object.entries(routes)) {
+  for (const [path, rpc] of Object.entries(DATA_ROUTES)) {
+    const method = serviceMethodOf(rpc);
     app.post(path, async (c) => {
       if (clientTokenDigest !== undefined && !bearerMatches(header(c, 'authorization'), clientTokenDigest)) {
         return fail(c, 'UNAUTHENTICATED', 'a valid client token (Authorization: Bearer) is required');

@@ -1,0 +1,99 @@
+/**
+ * The messages of sidekey.v1 (proto/sidekey/v1/sidekey.proto) in their JSON
+ * form, the same on both transports. docs/api.md describes every field.
+ */
+
+/** The error catalogue of the server; a code this client does not know is kept as it came. */
+export type ErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'UNAUTHENTICATED'
+  | 'PERMISSION_DENIED'
+  | 'NOT_FOUND'
+  | 'FAILED_PRECONDITION'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'RESOURCE_EXHAUSTED'
+  | 'UNAVAILABLE'
+  | 'INTERNAL';
+
+/** A code of the catalogue, `DEADLINE_EXCEEDED`/`CANCELLED` (gRPC, client side), or a newer server code. */
+export type Code = ErrorCode | 'DEADLINE_EXCEEDED' | 'CANCELLED' | (string & {});
+
+/** The error of one item of a detokenize or decrypt. */
+export interface ItemError {
+  readonly code: Code;
+  readonly message: string;
+}
+
+export interface TokenizeRequest {
+  readonly tenant: string;
+  readonly field: string;
+  readonly values: readonly string[];
+}
+export interface TokenizeResponse {
+  readonly tokens: string[];
+}
+
+export interface DetokenizeRequest {
+  readonly tenant: string;
+  readonly tokens: readonly string[];
+  /** Recorded in the audit event of the reveal. */
+  readonly purpose?: string;
+}
+/** The value of a token, or why there is none (`NOT_FOUND`, `FAILED_PRECONDITION`). */
+export type DetokenizeResult =
+  | { readonly value: string; readonly error?: undefined }
+  | { readonly error: ItemError; readonly value?: undefined };
+export interface DetokenizeResponse {
+  readonly results: DetokenizeResult[];
+}
+
+export interface EncryptRequest {
+  readonly tenant: string;
+  readonly field: string;
+  readonly plaintexts: readonly string[];
+  /** Bound to each ciphertext: decrypt needs the same. */
+  readonly context?: string;
+}
+export interface EncryptResponse {
+  readonly ciphertexts: string[];
+}
+
+export interface DecryptRequest {
+  readonly tenant: string;
+  readonly field: string;
+  readonly ciphertexts: readonly string[];
+  readonly context?: string;
+}
+export type DecryptResult =
+  | { readonly plaintext: string; readonly error?: undefined }
+  | { readonly error: ItemError; readonly plaintext?: undefined };
+export interface DecryptResponse {
+  readonly results: DecryptResult[];
+}
+
+export interface DeleteTokensRequest {
+  readonly tenant: string;
+  readonly tokens: readonly string[];
+}
+export interface DeleteTokensResponse {
+  readonly deleted: number;
+}
+
+export interface CallOptions {
+  /** Sent as X-Request-Id / x-request-id (1 to 128 of `A-Za-z0-9._:-`); generated when absent, the same on every retry. */
+  readonly requestId?: string;
+  /** Gives up (the last attempt included) after this long. */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** The five operations, over either transport. */
+export interface SidekeyClient {
+  tokenize(request: TokenizeRequest, options?: CallOptions): Promise<TokenizeResponse>;
+  detokenize(request: DetokenizeRequest, options?: CallOptions): Promise<DetokenizeResponse>;
+  encrypt(request: EncryptRequest, options?: CallOptions): Promise<EncryptResponse>;
+  decrypt(request: DecryptRequest, options?: CallOptions): Promise<DecryptResponse>;
+  deleteTokens(request: DeleteTokensRequest, options?: CallOptions): Promise<DeleteTokensResponse>;
+  close(): void;
+}
