@@ -13,13 +13,16 @@ const remembered = join(state, 'remembered.json');
 const last = existsSync(remembered) ? JSON.parse(readFileSync(remembered, 'utf8')) : { tokens: [], cts: [] };
 let t = 0;
 let c = 0;
-const args = process.argv
-  .slice(2)
-  .map((a) =>
-    a
-      .replaceAll('tok_…', () => last.tokens[t++] ?? 'tok_…')
-      .replace(/ct_[A-Za-z0-9_-]*…/g, () => last.cts[c++] ?? 'ct_…'),
-  );
+const args = process.argv.slice(2).map((a) =>
+  a
+    .replaceAll('tok_…', () => last.tokens[t++] ?? 'tok_…')
+    .replace(/ct_[A-Za-z0-9_-]*…/g, () => last.cts[c++] ?? 'ct_…')
+    // An fpe token has the value's shape: the docs write it with `…` for
+    // the characters that differ from run to run ("4111-11…-…-1111").
+    .replace(/"([^"\\]*…[^"\\]*)"/g, (whole) =>
+      t < last.tokens.length ? JSON.stringify(last.tokens[t++]) : whole,
+    ),
+);
 const headers = join(state, 'headers');
 const run = spawnSync(process.env.EXAMPLES_REAL_CURL, ['-D', headers, ...args], {
   stdio: ['inherit', 'pipe', 'inherit'],

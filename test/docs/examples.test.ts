@@ -63,8 +63,21 @@ let d: TestDaemon;
 let work: string;
 let bin: string;
 
+/**
+ * The field policies the documentation sets with `sidekey policy set` before
+ * its token-kind examples (README "Token kinds", docs/api.md "Field policies
+ * and token kinds"); set through the store port, as the CLI cannot open the
+ * embedded store while the daemon holds it.
+ */
+const DOCUMENTED_POLICIES = [
+  { field: 'customer_email', kind: 'deterministic', alphabet: null, keepPrefix: 0, keepSuffix: 0 },
+  { field: 'card', kind: 'fpe', alphabet: 'digits', keepPrefix: 6, keepSuffix: 4 },
+] as const;
+
 before(async () => {
   d = await startTestDaemon();
+  for (const p of DOCUMENTED_POLICIES)
+    assert.ok(await d.daemon.store.putPolicy({ tenant: 'demo', mask: 'redact', ttlSeconds: null, ...p }));
   work = mkdtempSync(join(tmpdir(), 'sidekey-examples-'));
   symlinkSync(d.dataDir, join(work, '.sidekey'));
   bin = join(work, 'bin');
