@@ -146,4 +146,14 @@ describe('first start', () => {
     assert.equal(statSync(join(d.dataDir, 'kek.key')).mode & 0o777, 0o600);
     assert.match(d.ork, /^sk_ork_/);
   });
+
+  it('an operator command on a data directory that does not exist yet creates it and the local KEK, as serve does', async () => {
+    const parent = await dataDir();
+    const fresh = join(parent, 'not-yet', 'there');
+    const r = await sidekey(['migrate'], { SIDEKEY_DATA_DIR: fresh, SIDEKEY_KMS: 'local' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /ENOENT/);
+    assert.equal(statSync(join(fresh, 'kek.key')).mode & 0o777, 0o600);
+    assert.equal(statSync(fresh).mode & 0o777, 0o700);
+  });
 });
