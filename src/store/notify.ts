@@ -31,7 +31,13 @@ export type KeyEvent =
   | { readonly kind: 'tek-changed'; readonly tenant: string }
   | { readonly kind: 'tenant-shredded'; readonly tenant: string }
   /** Records deleted: other sidecars drop them from their ciphertext record caches. */
-  | { readonly kind: 'tokens-deleted'; readonly tenant: string; readonly tokens: readonly string[] };
+  | { readonly kind: 'tokens-deleted'; readonly tenant: string; readonly tokens: readonly string[] }
+  /**
+   * A numbered change (fleet-registry.ts) was made before this: a sidecar
+   * acknowledges the number in the fleet registry once it has applied every
+   * earlier event (they arrive in commit order).
+   */
+  | { readonly kind: 'change'; readonly tenant: string; readonly changeId: number };
 
 /** NOTIFY payloads must stay under 8000 bytes: deletions are announced in chunks of this many tokens. */
 export const TOKENS_PER_EVENT = 200;
@@ -43,6 +49,8 @@ const MAX_ID = 256;
 const isId = (v: unknown): v is string =>
   typeof v === 'string' && v.length > 0 && v.length <= MAX_ID && !/[\u0000-\u001f\u007f]/.test(v);
 
+const isChangeId = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+
 export function encodeKeyEvent(event: KeyEvent): string {
   if (!isId(event.tenant) || (event.kind === 'ork-revoked' && !isId(event.orkId))) {
     throw new TypeError('malformed key event');
@@ -50,6 +58,14 @@ export function encodeKeyEvent(event: KeyEvent): string {
   switch (event.kind) {
     case 'ork-revoked':
       return JSON.stringify({ v: EVENT_VERSION, kind: event.kind, tenant: event.tenant, orkId: event.orkId });
+    case 'change':
+      if (!isChangeId(event.changeId)) throw new TypeError('malformed key event');
+      return JSON.stringify({
+        v: EVENT_VERSION,
+        kind: event.kind,
+        tenant: event.tenant,
+        changeId: event.changeId,
+      });
     case 'tokens-deleted':
       if (event.tokens.length > TOKENS_PER_EVENT || !event.tokens.every(isId))
         throw new TypeError('malformed key event');
@@ -82,6 +98,8 @@ export function decodeKeyEvent(payload: string): KeyEvent | undefined {
       return { kind: 'tek-changed', tenant: o.tenant };
     case 'tenant-shredded':
       return { kind: 'tenant-shredded', tenant: o.tenant };
+    case 'change':
+      return isChangeId(o.changeId) ? { kind: 'change', tenant: o.tenant, changeId: o.changeId } : undefined;
     case 'tokens-deleted':
       return Array.isArray(o.tokens) && o.tokens.length <= TOKENS_PER_EVENT && o.tokens.every(isId)
         ? { kind: 'tokens-deleted', tenant: o.tenant, tokens: o.tokens as string[] }

@@ -6,6 +6,9 @@
  * The database only ever sees ciphertext, wrapped keys, ids, labels and
  * fingerprints — never a value, a plaintext key or an ORK.
  */
+import type { FleetRegistry } from './fleet-registry.js';
+
+export type { ChangeRow, FleetRegistry, SidecarRecord, SidecarRow } from './fleet-registry.js';
 
 export type TekState = 'primary' | 'active' | 'retired' | 'destroyed';
 export type OrkState = 'active' | 'revoked';
@@ -207,6 +210,9 @@ export interface Store {
   beginOrkReplacement(tenant: string, fromOrkId: string, toOrkId: string): Promise<OrkReplacementRow>;
   getOrkReplacement(tenant: string, fromOrkId: string): Promise<OrkReplacementRow | undefined>;
   finishOrkReplacement(tenant: string, fromOrkId: string): Promise<void>;
+
+  /** The fleet registry: sidecars and the numbered changes they acknowledge (src/fleet). */
+  readonly fleet: FleetRegistry;
 
   close(): Promise<void>;
 }

@@ -4,6 +4,7 @@
  * in SQL, which both drivers serialise identically), so a batch of any size
  * is one statement.
  */
+import { SqlFleetRegistry } from './fleet-registry.js';
 import { sidecarGrants } from './grants.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import { announceRecordsChanged, notifyKeyEvent } from './notify.js';
@@ -28,6 +29,8 @@ import { hex, type Row, tenantKeyRow, tokenRow } from './sql-rows.js';
  * from SqlLifecycle (sql-lifecycle.ts).
  */
 export class SqlStore extends SqlLifecycle implements Store {
+  readonly fleet = new SqlFleetRegistry(this.sql);
+
   constructor(
     readonly kind: 'embedded' | 'postgres',
     sql: SqlClient,

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { HttpBindings } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
 import { type ErrorCode, httpStatusOf, SidekeyError } from '../../errors/index.js';
-import type { Readiness } from '../../observability/index.js';
+import type { Readiness, RefusalReason } from '../../observability/index.js';
 import type { CallContext, TokenService } from '../../service/index.js';
 import { readJson, readJsonFromNode } from './body.js';
 import { allowedHost, allowedHostSet, bearerMatches, fromBrowser, tokenDigest } from './guards.js';
@@ -20,6 +20,8 @@ export interface HttpDeps {
   /** When set, data calls need `Authorization: Bearer <token>`. */
   readonly clientToken: string | undefined;
   readonly onInternalError: (err: unknown, requestId: string) => void;
+  /** Told of every request refused before the service (metrics); never given the request. */
+  readonly onRefused?: (reason: RefusalReason) => void;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -38,6 +40,7 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
   const app = new Hono<Env>();
   const hosts = allowedHostSet(deps.bindHost);
   const clientTokenDigest = deps.clientToken === undefined ? undefined : tokenDigest(deps.clientToken);
+  const refused = deps.onRefused ?? (() => {});
 
   const fail = (c: Context<Env>, code: ErrorCode, message: string) => {
     // An unread request body may still be arriving: close the connection
@@ -52,6 +55,7 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
     c.set('requestId', requestId);
     c.header('X-Request-Id', requestId);
     if (!allowedHost(header(c, 'host'), hosts)) {
+      refused('host');
       return fail(
         c,
         'PERMISSION_DENIED',
@@ -59,6 +63,7 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
       );
     }
     if (fromBrowser(header(c, 'origin'), header(c, 'sec-fetch-site'))) {
+      refused('origin');
       return fail(c, 'PERMISSION_DENIED', 'requests from browsers (with an Origin header) are refused');
     }
     await next();
@@ -85,13 +90,18 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
   for (const [path, method] of Object.entries(routes)) {
     app.post(path, async (c) => {
       if (clientTokenDigest !== undefined && !bearerMatches(header(c, 'authorization'), clientTokenDigest)) {
+        refused('client_token');
         return fail(c, 'UNAUTHENTICATED', 'a valid client token (Authorization: Bearer) is required');
       }
       const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
-      const body =
-        incoming === undefined
-          ? await readJson(c.req.raw, deps.maxBodyBytes)
-          : await readJsonFromNode(incoming, deps.maxBodyBytes);
+      const body = await (incoming === undefined
+        ? readJson(c.req.raw, deps.maxBodyBytes)
+        : readJsonFromNode(incoming, deps.maxBodyBytes)
+      ).catch((err: unknown) => {
+        if (err instanceof SidekeyError && err.code === 'UNSUPPORTED_MEDIA_TYPE') refused('content_type');
+        if (err instanceof SidekeyError && err.code === 'PAYLOAD_TOO_LARGE') refused('body_size');
+        throw err;
+      });
       const ctx: CallContext = {
         orkString: header(c, 'x-sidekey-org-key'),
         requestId: c.get('requestId'),
@@ -102,7 +112,10 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
     });
   }
 
-  app.notFound((c) => fail(c, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`));
+  app.notFound((c) => {
+    refused('route');
+    return fail(c, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`);
+  });
   app.onError((err, c) => {
     if (err instanceof SidekeyError) return fail(c, err.code, err.message);
     deps.onInternalError(err, c.get('requestId'));
