@@ -94,14 +94,18 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
         return fail(c, 'UNAUTHENTICATED', 'a valid client token (Authorization: Bearer) is required');
       }
       const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
-      const body = await (incoming === undefined
-        ? readJson(c.req.raw, deps.maxBodyBytes)
-        : readJsonFromNode(incoming, deps.maxBodyBytes)
-      ).catch((err: unknown) => {
+      let body: unknown;
+      try {
+        body =
+          incoming === undefined
+            ? await readJson(c.req.raw, deps.maxBodyBytes)
+            : await readJsonFromNode(incoming, deps.maxBodyBytes);
+      } catch (err) {
+        // Thrown at once (headers) or while reading (the size limit).
         if (err instanceof SidekeyError && err.code === 'UNSUPPORTED_MEDIA_TYPE') refused('content_type');
         if (err instanceof SidekeyError && err.code === 'PAYLOAD_TOO_LARGE') refused('body_size');
         throw err;
-      });
+      }
       const ctx: CallContext = {
         orkString: header(c, 'x-sidekey-org-key'),
         requestId: c.get('requestId'),
