@@ -29,7 +29,7 @@ export function sidecarRecord(
 }
 
 export interface FleetMemberDeps {
-  readonly registry: Pick<FleetRegistry, 'beat' | 'acknowledge' | 'markStopped'>;
+  readonly registry: Pick<FleetRegistry, 'beat' | 'acknowledge' | 'markStopped' | 'latestChange'>;
   readonly record: SidecarRecord;
   /** Told of each acknowledged change, with the seconds it took (database clock). */
   readonly onApplied?: (changeId: number, lagSeconds: number | undefined) => void;
@@ -44,6 +44,8 @@ export class FleetMember {
   /** The newest change applied here, and the newest one the registry has. */
   private applied = 0;
   private acknowledged = 0;
+  /** The newest change at start: applied by starting with empty caches (no lag to report). */
+  private atStart = 0;
   private writing: Promise<void> = Promise.resolve();
   private closed = false;
 
@@ -53,8 +55,19 @@ export class FleetMember {
     return this.deps.record.sidecarId;
   }
 
-  /** First record (failures reported, not thrown), then one every heartbeat. */
+  /**
+   * First record (failures reported, not thrown), then one every heartbeat.
+   * Called before the first key is loaded: every change made so far is
+   * already applied (fleet status and the "not applying changes" alert
+   * compare a sidecar with the newest change).
+   */
   async start(): Promise<void> {
+    try {
+      this.atStart = (await this.deps.registry.latestChange())?.changeId ?? 0;
+      this.applied = this.atStart;
+    } catch (err) {
+      this.deps.onError?.(err);
+    }
     await this.beat();
     this.timer = setInterval(() => void this.beat(), this.deps.record.heartbeatSeconds * 1000);
     this.timer.unref();
@@ -94,7 +107,7 @@ export class FleetMember {
     if (changeId <= this.acknowledged) return;
     const lag = await this.deps.registry.acknowledge(this.sidecarId, changeId);
     this.acknowledged = Math.max(this.acknowledged, changeId);
-    this.deps.onApplied?.(changeId, lag);
+    this.deps.onApplied?.(changeId, changeId === this.atStart ? undefined : lag);
   }
 
   /** One registry write at a time, in order; failures reported. */
