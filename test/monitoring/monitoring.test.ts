@@ -45,7 +45,8 @@ async function exportedNames(): Promise<Set<string>> {
   const names = new Set<string>();
   for (const m of await metrics.registry.getMetricsAsJSON()) {
     names.add(m.name);
-    if (String(m.type) === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(`${m.name}${s}`);
+    if (String(m.type) === 'histogram')
+      for (const s of ['_bucket', '_sum', '_count']) names.add(`${m.name}${s}`);
   }
   return names;
 }
@@ -103,10 +104,8 @@ describe('Grafana dashboard', () => {
   it('is a dashboard with a Prometheus data source variable and panels with queries', () => {
     assert.equal(typeof dashboard.title, 'string');
     assert.equal(typeof dashboard.uid, 'string');
-    // biome-ignore lint/suspicious/noExplicitAny: dashboard JSON
-    assert.ok(
-      dashboard.templating.list.some((v: any) => v.type === 'datasource' && v.query === 'prometheus'),
-    );
+    const variables = dashboard.templating.list as { type: string; query: unknown }[];
+    assert.ok(variables.some((v) => v.type === 'datasource' && v.query === 'prometheus'));
     assert.ok(dashboardQueries().length >= 10);
   });
 
