@@ -62,6 +62,7 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
       queueDepth: () => writer?.depth ?? 0,
       auditBacklog: () => (writer?.auditDepth ?? 0) + (auditor?.backlog ?? 0),
       certificates: config.store.kind === 'postgres' ? { postgres_client: config.store.certFile } : {},
+      fleet: config.store.kind === 'postgres',
     });
     const keks = await createKekRing(config, {
       random: systemRandom,

@@ -23,6 +23,40 @@ export interface MetricsSources {
   readonly auditBacklog?: () => number;
   /** Certificate files whose expiry is exported, by name (`postgres_client`). */
   readonly certificates?: Readonly<Record<string, string>>;
+  /** A member of a fleet (the postgres store): export the fleet metrics. */
+  readonly fleet?: boolean;
+}
+
+/** Fleet notifications and the fleet registry (src/fleet). */
+class FleetMetrics {
+  readonly listener: Gauge;
+  readonly changeApplied: Gauge;
+  readonly changeLag: Histogram;
+  readonly registryFailures: Counter;
+
+  constructor(registry: Registry) {
+    this.listener = new Gauge({
+      name: 'sidekey_fleet_listener_connected',
+      help: '1 while the fleet notification (LISTEN) connection is up, 0 while it is down.',
+      registers: [registry],
+    });
+    this.changeApplied = new Gauge({
+      name: 'sidekey_fleet_change_applied',
+      help: 'The newest numbered key or policy change this sidecar has applied.',
+      registers: [registry],
+    });
+    this.changeLag = new Histogram({
+      name: 'sidekey_fleet_change_lag_seconds',
+      help: 'From a change being made (database clock) to this sidecar acknowledging it.',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    });
+    this.registryFailures = new Counter({
+      name: 'sidekey_fleet_registry_failures_total',
+      help: 'Failed writes of this sidecar to the fleet registry (heartbeats, acknowledgements).',
+      registers: [registry],
+    });
+  }
 }
 
 const LATENCY_BUCKETS = [
@@ -94,29 +128,10 @@ export class Metrics {
     labelNames: ['transport', 'reason'] as const,
     registers: [this.registry],
   });
-  private readonly listener = new Gauge({
-    name: 'sidekey_fleet_listener_connected',
-    help: '1 while the fleet notification (LISTEN) connection is up, 0 while it is down.',
-    registers: [this.registry],
-  });
-  private readonly changeApplied = new Gauge({
-    name: 'sidekey_fleet_change_applied',
-    help: 'The newest numbered key or policy change this sidecar has applied.',
-    registers: [this.registry],
-  });
-  private readonly changeLag = new Histogram({
-    name: 'sidekey_fleet_change_lag_seconds',
-    help: 'From a change being made (database clock) to this sidecar acknowledging it.',
-    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
-    registers: [this.registry],
-  });
-  private readonly registryFailures = new Counter({
-    name: 'sidekey_fleet_registry_failures_total',
-    help: 'Failed writes of this sidecar to the fleet registry (heartbeats, acknowledgements).',
-    registers: [this.registry],
-  });
+  /** Only a sidecar on postgres is part of a fleet (an embedded one would always look disconnected). */
+  private readonly fleet: FleetMetrics | undefined;
 
-  constructor({ queueDepth, auditBacklog, certificates }: MetricsSources) {
+  constructor({ queueDepth, auditBacklog, certificates, fleet }: MetricsSources) {
     collectDefaultMetrics({ register: this.registry, prefix: 'sidekey_' });
     new Gauge({
       name: 'sidekey_writer_queue_depth',
@@ -138,7 +153,7 @@ export class Metrics {
     // Every series from the start: a rate() alert needs the zero before the spike.
     for (const reason of REFUSAL_REASONS) this.refusals.inc({ transport: 'http', reason }, 0);
     this.refusals.inc({ transport: 'grpc', reason: 'client_token' }, 0);
-    this.listener.set(0);
+    this.fleet = fleet === true ? new FleetMetrics(this.registry) : undefined;
   }
 
   refused(transport: 'http' | 'grpc', reason: RefusalReason): void {
@@ -146,16 +161,16 @@ export class Metrics {
   }
 
   listenerState(connected: boolean): void {
-    this.listener.set(connected ? 1 : 0);
+    this.fleet?.listener.set(connected ? 1 : 0);
   }
 
   fleetChangeApplied(changeId: number, lagSeconds: number | undefined): void {
-    this.changeApplied.set(changeId);
-    if (lagSeconds !== undefined) this.changeLag.observe(lagSeconds);
+    this.fleet?.changeApplied.set(changeId);
+    if (lagSeconds !== undefined) this.fleet?.changeLag.observe(lagSeconds);
   }
 
   fleetRegistryFailed(): void {
-    this.registryFailures.inc();
+    this.fleet?.registryFailures.inc();
   }
 
   operation(operation: string, outcome: string, seconds: number, items: number): void {

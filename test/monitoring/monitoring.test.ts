@@ -41,7 +41,8 @@ function promtool(args: string[], cwd = DIR): string {
 
 /** Every series name sidekey exports: the real registry, histograms with their suffixes. */
 async function exportedNames(): Promise<Set<string>> {
-  const metrics = new Metrics({ queueDepth: () => 0 });
+  // As a sidecar on postgres builds it (src/app.ts): with the fleet metrics.
+  const metrics = new Metrics({ queueDepth: () => 0, fleet: true, certificates: {} });
   const names = new Set<string>();
   for (const m of await metrics.registry.getMetricsAsJSON()) {
     names.add(m.name);
