@@ -153,13 +153,18 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
       const events = listenKeyEvents(
         config.store,
         (event) => applyKeyEvent(event, keyring, service, fleet),
-        (state) => {
+        (state, latestChange) => {
           metrics.listenerState(state === 'connected');
           // Notifications sent while we were away are lost: forget every key.
           if (state === 'connected') keyring.clear();
+          // That applied every change made before the LISTEN.
+          if (state === 'connected' && latestChange !== undefined) fleet.changeApplied(latestChange);
           log.info({ state }, 'key event listener');
         },
-        { onError: (err) => log.warn({ err: describeError(err) }, 'key event listener problem') },
+        {
+          onError: (err) => log.warn({ err: describeError(err) }, 'key event listener problem'),
+          readLatestChange: true,
+        },
       );
       cleanup.push(() => events.close());
     }

@@ -141,6 +141,13 @@ export interface KeyEventListenerOptions {
   readonly heartbeatMs?: number;
   /** Connection problems and malformed payloads; messages carry no secret. */
   readonly onError?: (err: Error) => void;
+  /**
+   * Before each LISTEN, read the newest numbered change (fleet-registry.ts)
+   * and hand it to `onState('connected', …)`: every change up to it committed
+   * before the LISTEN, so the cache clear that follows a (re)connection has
+   * applied it.
+   */
+  readonly readLatestChange?: boolean;
 }
 
 export interface KeyEventListener {
@@ -155,7 +162,7 @@ export interface KeyEventListener {
 export function listenKeyEvents(
   cfg: PostgresConnectionConfig,
   onEvent: (event: KeyEvent) => void,
-  onState: (state: ListenerState) => void,
+  onState: (state: ListenerState, latestChange?: number) => void,
   opts: KeyEventListenerOptions = {},
 ): KeyEventListener {
   const onError = opts.onError ?? (() => {});
@@ -175,12 +182,12 @@ export function listenKeyEvents(
   let current: pg.Client | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
 
-  const setState = (state: ListenerState) => {
+  const setState = (state: ListenerState, latestChange?: number) => {
     const isConnected = state === 'connected';
     if (connected === isConnected && !isConnected) return;
     connected = isConnected;
     try {
-      onState(state);
+      onState(state, latestChange);
     } catch (err) {
       report(err);
     }
@@ -230,8 +237,17 @@ export function listenKeyEvents(
         report(err);
       }
     });
+    let latestChange: number | undefined;
     try {
       await client.connect();
+      if (opts.readLatestChange === true) {
+        latestChange = await client
+          .query<{ n: string | number }>('select coalesce(max(change_id), 0) as n from sidekey_changes')
+          .then(
+            (r) => Number(r.rows[0]?.n ?? 0),
+            () => undefined, // an older schema, or no grant: nothing to acknowledge
+          );
+      }
       await client.query(`listen ${KEY_EVENTS_CHANNEL}`);
     } catch (err) {
       fail(err);
@@ -246,7 +262,7 @@ export function listenKeyEvents(
     heartbeat = setInterval(() => {
       client.query('select 1').catch(fail);
     }, heartbeatMs);
-    setState('connected');
+    setState('connected', latestChange);
   };
 
   void connect();
