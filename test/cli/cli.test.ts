@@ -1,11 +1,12 @@
 /** The command line of API.md, run as a real child process and in-process. */
 import assert from 'node:assert/strict';
-import { rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { sidekey } from '../support/cli.js';
 import { freshDataDir, startTestDaemon } from '../support/daemon.js';
-import { runSidekey } from '../support/process.js';
+import { freePort, runSidekey, spawnSidekey } from '../support/process.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -92,6 +93,28 @@ describe('embedded data directory lock', () => {
     const r = await runSidekey(['tenant', 'list'], { SIDEKEY_DATA_DIR: d.dataDir });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /demo/);
+  });
+});
+
+describe('serve and signals', () => {
+  it('a SIGTERM while starting stops the daemon cleanly once it is up (exit 0, not "again")', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'sidekey-early-'));
+    dirs.push(parent);
+    const dataDir = join(parent, 'data');
+    const child = spawnSidekey(['serve'], {
+      SIDEKEY_DATA_DIR: dataDir,
+      SIDEKEY_HTTP_PORT: String(await freePort()),
+      SIDEKEY_LOG_LEVEL: 'warn',
+    });
+    // The daemon creates its data directory first thing, after the signal handlers are in place.
+    const started = Date.now();
+    while (!existsSync(dataDir) && child.proc.exitCode === null && Date.now() - started < 60_000)
+      await new Promise((r) => setTimeout(r, 5));
+    child.proc.kill('SIGTERM');
+    const { code, signal } = await child.exited;
+    assert.equal(signal, null, child.stderr);
+    assert.equal(code, 0, child.stderr);
+    assert.doesNotMatch(child.stderr, /again/);
   });
 });
 
