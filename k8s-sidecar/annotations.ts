@@ -48,6 +48,8 @@ export interface PodOptions {
   readonly postgresTlsSecret: string | undefined;
   readonly resources: SidecarResources;
   readonly logLevel: LogLevel | undefined;
+  /** Run `sidekey doctor` as an init container first: the pod does not start while a check fails. */
+  readonly doctor: boolean;
 }
 
 /**
@@ -229,10 +231,19 @@ export function readAnnotations(
       errors.push(`${ANNOTATIONS.logLevel}: ${show(logLevelText)} must be one of ${LOG_LEVELS.join(', ')}`);
   }
 
+  let doctor = false;
+  const doctorText = get(ANNOTATIONS.doctor);
+  if (doctorText !== undefined) {
+    const parsed = parseBoolean(doctorText);
+    if (parsed === undefined)
+      errors.push(`${ANNOTATIONS.doctor}: ${show(doctorText)} must be "true" or "false"`);
+    else doctor = parsed;
+  }
+
   if (errors.length > 0 || resources === undefined) return { ok: false, errors };
   return {
     ok: true,
-    options: { mode, initFirst, containers, tenants, postgresTlsSecret, resources, logLevel },
+    options: { mode, initFirst, containers, tenants, postgresTlsSecret, resources, logLevel, doctor },
   };
 }
 

@@ -20,6 +20,7 @@ export const ANNOTATIONS = {
   memoryRequest: 'sidekey.io/memory-request',
   memoryLimit: 'sidekey.io/memory-limit',
   logLevel: 'sidekey.io/log-level',
+  doctor: 'sidekey.io/doctor',
 } as const;
 
 /** Value of `sidekey.io/status` on a pod that has been injected. */
@@ -27,6 +28,9 @@ export const STATUS_INJECTED = 'injected';
 
 /** The injected container. */
 export const SIDECAR_NAME = 'sidekey';
+
+/** The init container `sidekey.io/doctor: "true"` adds before it: `sidekey doctor`, the pod starts only if it passes. */
+export const DOCTOR_NAME = 'sidekey-doctor';
 
 /** Volumes the injector adds; a pod that already uses one of these names is refused. */
 export const VOLUMES = {

@@ -570,6 +570,76 @@ describe('invalid annotations deny the pod, naming the annotation and why', () =
   });
 });
 
+describe('sidekey.io/doctor: "true" runs `sidekey doctor` before the sidecar', () => {
+  const doctorOf = (pod: Json) => {
+    const found = (pod.spec.initContainers ?? []).filter((c: Json) => c.name === 'sidekey-doctor');
+    assert.equal(found.length, 1, 'exactly one sidekey-doctor init container');
+    return found[0];
+  };
+
+  it('as an init container right before the native sidecar, with its settings and mounts, no probes', async () => {
+    const pod = await inject(withAnnotations(fixture('basic'), { 'sidekey.io/doctor': 'true' }));
+    assert.deepEqual(
+      pod.spec.initContainers.map((c: Json) => c.name),
+      ['sidekey-doctor', 'sidekey'],
+    );
+    const doctor = doctorOf(pod);
+    const sidecar = sidekeyOf(pod, 'initContainers');
+    assert.deepEqual(doctor.args, ['doctor']);
+    for (const field of ['image', 'env', 'volumeMounts', 'securityContext', 'resources'])
+      assert.deepEqual(doctor[field], sidecar[field], field);
+    for (const field of ['restartPolicy', 'startupProbe', 'livenessProbe', 'readinessProbe', 'lifecycle'])
+      assert.equal(doctor[field], undefined, field);
+  });
+
+  it('keeps the order with existing init containers, init-first or not', async () => {
+    const first = await inject(withAnnotations(fixture('busy'), { 'sidekey.io/doctor': 'true' }));
+    assert.deepEqual(
+      first.spec.initContainers.map((c: Json) => c.name),
+      ['sidekey-doctor', 'sidekey', 'migrate', 'warm-cache'],
+    );
+    const last = await inject(
+      withAnnotations(fixture('busy'), { 'sidekey.io/doctor': 'true', 'sidekey.io/init-first': 'false' }),
+    );
+    assert.deepEqual(
+      last.spec.initContainers.map((c: Json) => c.name),
+      ['migrate', 'warm-cache', 'sidekey-doctor', 'sidekey'],
+    );
+  });
+
+  it('in classic mode, as the last init container, before every container', async () => {
+    const pod = await inject(withAnnotations(fixture('busy'), { 'sidekey.io/doctor': 'true' }), {
+      ...CONFIG,
+      mode: 'classic',
+    });
+    assert.deepEqual(
+      pod.spec.initContainers.map((c: Json) => c.name),
+      ['migrate', 'warm-cache', 'sidekey-doctor'],
+    );
+    assert.equal(pod.spec.containers[0].name, 'sidekey');
+    const plain = await inject(withAnnotations(fixture('basic'), { 'sidekey.io/doctor': 'true' }), {
+      ...CONFIG,
+      mode: 'classic',
+    });
+    assert.deepEqual(
+      plain.spec.initContainers.map((c: Json) => c.name),
+      ['sidekey-doctor'],
+    );
+  });
+
+  it('is off by default, and anything but "true" or "false" is refused', async () => {
+    const pod = await inject(fixture('basic'));
+    assert.ok(!pod.spec.initContainers.some((c: Json) => c.name === 'sidekey-doctor'));
+    assert.match(
+      denial(withAnnotations(fixture('basic'), { 'sidekey.io/doctor': 'yes' })),
+      /sidekey.io\/doctor: "yes" must be "true" or "false"/,
+    );
+    const taken = withAnnotations(fixture('busy'), { 'sidekey.io/doctor': 'true' });
+    taken.spec.initContainers[0].name = 'sidekey-doctor';
+    assert.match(denial(taken), /already has a container named "sidekey-doctor"/);
+  });
+});
+
 describe('pods that cannot take the sidecar as they are', () => {
   it('a container already named sidekey without the status annotation', () => {
     const pod = withAnnotations(fixture('basic'), {});

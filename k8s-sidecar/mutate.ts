@@ -6,9 +6,15 @@
 
 import { type PodOptions, parseBoolean, readAnnotations } from './annotations.js';
 import type { MutationConfig } from './config.js';
-import { ANNOTATIONS, RUN_DIR, SIDECAR_NAME, STATUS_INJECTED, VOLUMES } from './constants.js';
+import { ANNOTATIONS, DOCTOR_NAME, RUN_DIR, SIDECAR_NAME, STATUS_INJECTED, VOLUMES } from './constants.js';
 import { type AddOperation, type JsonPatch, pointer } from './json-patch.js';
-import { applicationEnv, applicationMount, sidecarContainer, sidecarVolumes } from './sidecar.js';
+import {
+  applicationEnv,
+  applicationMount,
+  doctorContainer,
+  sidecarContainer,
+  sidecarVolumes,
+} from './sidecar.js';
 
 export type MutationResult =
   /** Allowed unchanged; `reason` is for the log. */
@@ -136,6 +142,9 @@ function conflicts(view: PodView, options: PodOptions): string[] {
       `the pod already has a container named "${SIDECAR_NAME}" but no ${ANNOTATIONS.status}: "${STATUS_INJECTED}" annotation`,
     );
   }
+  if (options.doctor && all.some((c) => c.name === DOCTOR_NAME)) {
+    problems.push(`${ANNOTATIONS.doctor}: the pod already has a container named "${DOCTOR_NAME}"`);
+  }
   const ours = new Set<string>(Object.values(VOLUMES));
   for (const v of view.volumes ?? []) {
     const name = isObject(v) ? v.name : undefined;
@@ -209,16 +218,26 @@ function buildPatch(view: PodView, config: MutationConfig, options: PodOptions):
     else ops.push({ op: 'add', path: `${mountsPath}/-`, value: applicationMount() });
   }
 
+  // `sidekey doctor` runs to completion right before the sidecar starts (native), or
+  // after the pod's own init containers and before every container (classic).
+  const doctor = options.doctor ? [doctorContainer(config, options)] : [];
+  const inits = pointer('spec', 'initContainers');
   if (options.mode === 'native') {
     if (view.initContainers === undefined) {
-      ops.push({ op: 'add', path: pointer('spec', 'initContainers'), value: [sidecar] });
+      ops.push({ op: 'add', path: inits, value: [...doctor, sidecar] });
+    } else if (options.initFirst) {
+      ops.push({ op: 'add', path: `${inits}/0`, value: sidecar });
+      for (const d of doctor) ops.push({ op: 'add', path: `${inits}/0`, value: d });
     } else {
-      const at = options.initFirst ? '0' : '-';
-      ops.push({ op: 'add', path: `${pointer('spec', 'initContainers')}/${at}`, value: sidecar });
+      for (const c of [...doctor, sidecar]) ops.push({ op: 'add', path: `${inits}/-`, value: c });
     }
   } else {
     // First, so the kubelet starts it (and waits for its postStart hook) before the application.
     ops.push({ op: 'add', path: `${pointer('spec', 'containers')}/0`, value: sidecar });
+    if (doctor.length > 0) {
+      if (view.initContainers === undefined) ops.push({ op: 'add', path: inits, value: doctor });
+      else ops.push({ op: 'add', path: `${inits}/-`, value: doctor[0] });
+    }
   }
 
   const volumes = sidecarVolumes(config, options);

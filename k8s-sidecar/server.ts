@@ -1,5 +1,6 @@
 /**
- * The webhook's HTTPS listener: POST /mutate, GET /healthz and /readyz.
+ * The webhook's HTTPS listener: POST /mutate, GET /healthz, /readyz and
+ * /metrics (the serving certificate's expiry).
  * Thin: it reads the body, calls review() and writes the answer. The serving
  * certificate and key are re-read while running, so a renewal by
  * cert-manager (or by hand) needs no restart.
@@ -9,6 +10,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createSecureContext } from 'node:tls';
+import { Registry } from 'prom-client';
+import { registerCertificateExpiry } from '../src/observability/cert-expiry.js';
 import { review } from './admission.js';
 import type { MutationConfig } from './config.js';
 
@@ -109,11 +112,20 @@ function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
 export async function startInjectorServer(options: InjectorServerOptions): Promise<InjectorServer> {
   const { config, log } = options;
   let current = readTlsPair(options.tlsCertFile, options.tlsKeyFile);
+  // GET /metrics: the serving certificate's expiry, for the same alert as the sidecars' (deploy/monitoring).
+  const metrics = new Registry();
+  registerCertificateExpiry(metrics, { injector_serving: options.tlsCertFile });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0];
     if ((path === '/healthz' || path === '/readyz') && (req.method === 'GET' || req.method === 'HEAD')) {
       send(res, 200, { status: path === '/healthz' ? 'ok' : 'ready' });
+      return;
+    }
+    if (path === '/metrics' && req.method === 'GET') {
+      const text = await metrics.metrics();
+      res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': Buffer.byteLength(text) });
+      res.end(text);
       return;
     }
     if (path !== '/mutate') {

@@ -7,6 +7,7 @@ import type { PodOptions } from './annotations.js';
 import type { KmsSettings, MutationConfig } from './config.js';
 import {
   DATA_DIR,
+  DOCTOR_NAME,
   GRPC_SOCKET,
   HTTP_PORT,
   POSTGRES_TLS_DIR,
@@ -179,6 +180,25 @@ export function sidecarContainer(config: MutationConfig, options: PodOptions): R
     container.lifecycle = { postStart: { exec: { command: waitCommand('/readyz', CLASSIC_WAIT_SECONDS) } } };
   }
   return container;
+}
+
+/**
+ * `sidekey doctor` with exactly the sidecar's image, settings, mounts,
+ * resources and security context: an init container that runs to completion
+ * before the sidecar, so a pod whose KMS permissions, Postgres certificates,
+ * grants or socket directory are wrong does not start, and its log says
+ * what to fix.
+ */
+export function doctorContainer(config: MutationConfig, options: PodOptions): Record<string, unknown> {
+  const {
+    startupProbe: _startup,
+    livenessProbe: _liveness,
+    readinessProbe: _readiness,
+    restartPolicy: _restart,
+    lifecycle: _lifecycle,
+    ...base
+  } = sidecarContainer(config, options);
+  return { ...base, name: DOCTOR_NAME, args: ['doctor'] };
 }
 
 export function sidecarVolumes(config: MutationConfig, options: PodOptions): Record<string, unknown>[] {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Auditor } from './audit/index.js';
 import type { Config } from './config/index.js';
 import { systemRandom } from './crypto/index.js';
+import { FleetMember, sidecarRecord } from './fleet/index.js';
 import { Keyring } from './keyring/index.js';
 import { createKekRing, type KekRing } from './kms/index.js';
 import { createLoggers, describeError, HealthChecker, type Loggers, Metrics } from './observability/index.js';
@@ -57,7 +58,13 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
   };
   try {
     let writer: GroupCommitWriter | undefined;
-    const metrics = new Metrics(() => writer?.depth ?? 0);
+    let auditor: Auditor | undefined;
+    const metrics = new Metrics({
+      queueDepth: () => writer?.depth ?? 0,
+      auditBacklog: () => (writer?.auditDepth ?? 0) + (auditor?.backlog ?? 0),
+      certificates: config.store.kind === 'postgres' ? { postgres_client: config.store.certFile } : {},
+      fleet: config.store.kind === 'postgres',
+    });
     const keks = await createKekRing(config, {
       random: systemRandom,
       warn: (m) => log.warn(m),
@@ -93,7 +100,7 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
         if (error !== undefined) log.warn({ err: describeError(error), rows }, 'group commit failed');
       },
     });
-    const auditor = await Auditor.open({
+    auditor = await Auditor.open({
       store,
       kek: keks.primary,
       sink: writer,
@@ -132,18 +139,38 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
 
     if (config.bootstrapDemo) await bootstrapDemo(config, { store, keks }, log, note);
     if (config.store.kind === 'postgres') {
+      const fleet = new FleetMember({
+        registry: store.fleet,
+        record: sidecarRecord(config, auditor.chainId),
+        onApplied: (changeId, lag) => metrics.fleetChangeApplied(changeId, lag),
+        onError: (err) => {
+          metrics.fleetRegistryFailed();
+          log.warn(
+            { err: describeError(err) },
+            'fleet registry write failed; retrying at the next heartbeat',
+          );
+        },
+      });
+      await fleet.start();
+      cleanup.push(() => fleet.close());
       const events = listenKeyEvents(
         config.store,
-        (event) => applyKeyEvent(event, keyring, policies, service),
-        (state) => {
+        (event) => applyKeyEvent(event, keyring, policies, service, fleet),
+        (state, latestChange) => {
+          metrics.listenerState(state === 'connected');
           // Notifications sent while we were away are lost: forget every key and policy.
           if (state === 'connected') {
             keyring.clear();
             policies.clear();
           }
+          // That applied every change made before the LISTEN.
+          if (state === 'connected' && latestChange !== undefined) fleet.changeApplied(latestChange);
           log.info({ state }, 'key event listener');
         },
-        { onError: (err) => log.warn({ err: describeError(err) }, 'key event listener problem') },
+        {
+          onError: (err) => log.warn({ err: describeError(err) }, 'key event listener problem'),
+          readLatestChange: true,
+        },
       );
       cleanup.push(() => events.close());
     }
@@ -168,6 +195,7 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
       clientToken,
       onInternalError: (err, requestId) =>
         log.error({ err: describeError(err), requestId }, 'internal error'),
+      onRefused: (reason) => metrics.refused('http', reason),
     });
     const http = await listenHttp(app, config.http.host, config.http.port);
     const grpc = await listenGrpc({
@@ -175,6 +203,7 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
       socketPath: config.grpcSocket,
       readiness: () => health.readiness(),
       clientToken,
+      onRefused: (reason) => metrics.refused('grpc', reason),
       maxMessageBytes: config.limits.maxBodyBytes,
       shutdownGraceMs: config.shutdownTimeoutMs / 2,
       log,
@@ -224,7 +253,13 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
 }
 
 /** Another sidecar or the CLI changed keys or records: forget what we cached about them. */
-function applyKeyEvent(event: KeyEvent, keyring: Keyring, policies: PolicyBook, service: TokenService): void {
+function applyKeyEvent(
+  event: KeyEvent,
+  keyring: Keyring,
+  policies: PolicyBook,
+  service: TokenService,
+  fleet: FleetMember,
+): void {
   switch (event.kind) {
     case 'policy-changed':
       policies.invalidate(event.tenant, event.field);
@@ -239,6 +274,10 @@ function applyKeyEvent(event: KeyEvent, keyring: Keyring, policies: PolicyBook, 
       return;
     case 'tokens-deleted':
       service.forgetRecords(event.tokens);
+      return;
+    case 'change':
+      // Every event before it has been applied above: acknowledge (fleet status, operator waits).
+      fleet.changeApplied(event.changeId);
       return;
   }
 }

@@ -9,7 +9,10 @@
 -- `sidekey migrate`.
 
 -- Sidecars: read keys and ORK records, insert/read/delete tokens, append audit
--- events. Its table privileges are granted by `sidekey migrate`, not here.
+-- events, record themselves in the fleet registry (sidekey_sidecars: insert,
+-- update) and read the numbered changes they acknowledge (sidekey_changes).
+-- Its table privileges are granted by `sidekey migrate`, not here; `sidekey
+-- doctor` checks them.
 select 'create role sidekey login'
  where not exists (select from pg_roles where rolname = 'sidekey')\gexec
 

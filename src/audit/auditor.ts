@@ -70,6 +70,11 @@ export class Auditor {
     return this.head.chainId;
   }
 
+  /** Events waiting for the chain record to be stored (the store was down at start). */
+  get backlog(): number {
+    return this.pending.length;
+  }
+
   /** Appends the event to the chain and the log; resolves when it is durable in the store. */
   record(event: AuditEvent): Promise<void> {
     return this.append(event, true);

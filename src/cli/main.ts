@@ -3,11 +3,9 @@
  * to stdout, notes to stderr; exit 0 on success, non-zero with a one-line
  * reason otherwise (2 for usage errors).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../config/index.js';
 import { SidekeyError } from '../errors/index.js';
+import { packageVersion } from '../observability/version.js';
 import { DataDirLockedError, SchemaError, StoreConfigError, StoreUnavailableError } from '../store/index.js';
 import { SocketInUseError } from '../transport/grpc/index.js';
 import { parse } from './args.js';
@@ -43,6 +41,8 @@ usage: sidekey [command] [options]
                                            the token kind (and mask, TTL) of a field's new tokens
   policy get --tenant T --field F [--json] | policy list --tenant T [--json] | policy delete --tenant T --field F
   audit verify [--json]                    check every audit chain
+  fleet status [--json]                    every sidecar seen lately: version, last seen, changes applied
+  doctor [--json]                          check what serving needs and say what to fix (non-zero on a problem)
   certs dev --out DIR                      development CA and certificates for Postgres mTLS
   config print                             effective configuration, secrets redacted
   injector                                 the Kubernetes mutating admission webhook
@@ -96,23 +96,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return (await import('./commands/ops.js')).certsCommand(args, io);
     case 'injector':
       return (await import('./commands/injector.js')).injectorCommand(io);
+    case 'fleet':
+      return (await import('./commands/fleet.js')).fleetCommand(args, io);
+    case 'doctor':
+      return (await import('./commands/doctor.js')).doctorCommand(args, io);
     default:
       throw new CliError(`unknown command ${JSON.stringify(command)}; see sidekey --help`, 2);
-  }
-}
-
-/** The version in the package.json above this module (src/ in a checkout, dist/src/ when built). */
-function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'package.json');
-    if (existsSync(candidate)) {
-      const pkg = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'sidekey' && pkg.version) return pkg.version;
-    }
-    const parent = dirname(dir);
-    if (parent === dir) return 'unknown';
-    dir = parent;
   }
 }
 

@@ -88,6 +88,8 @@ export const rawConfigSchema = z
     SIDEKEY_TEK_CACHE_TTL_SECONDS: int(1, 86_400, 300),
     SIDEKEY_ORK_CACHE_TTL_SECONDS: int(1, 86_400, 60),
     SIDEKEY_POLICY_CACHE_TTL_SECONDS: int(1, 86_400, 60),
+    // How often a sidecar records itself in the fleet registry (postgres).
+    SIDEKEY_FLEET_HEARTBEAT_SECONDS: int(1, 3_600, 15),
     SIDEKEY_KEY_CACHE_MAX: int(16, 10_000_000, 10_000),
     SIDEKEY_RECORD_CACHE_MAX: int(0, 10_000_000, 10_000),
     SIDEKEY_WRITER_MAX_ROWS: int(1, 100_000, 5000),
@@ -204,6 +206,8 @@ export interface Config {
     readonly maxRecords: number;
   };
   readonly writer: { readonly maxRows: number; readonly maxInFlight: number };
+  /** The fleet registry heartbeat (src/fleet). */
+  readonly fleet: { readonly heartbeatSeconds: number };
   /** Requests per second and burst; undefined when SIDEKEY_RATE_LIMIT_RPS is 0 (unlimited). */
   readonly rateLimit: { readonly rate: number; readonly burst: number } | undefined;
   readonly audit: { readonly durableReveal: boolean };
@@ -281,6 +285,7 @@ export function toConfig(raw: RawConfig, cwd: string): Config {
       maxRecords: raw.SIDEKEY_RECORD_CACHE_MAX,
     },
     writer: { maxRows: raw.SIDEKEY_WRITER_MAX_ROWS, maxInFlight: raw.SIDEKEY_WRITER_MAX_IN_FLIGHT },
+    fleet: { heartbeatSeconds: raw.SIDEKEY_FLEET_HEARTBEAT_SECONDS },
     rateLimit:
       raw.SIDEKEY_RATE_LIMIT_RPS === 0
         ? undefined

@@ -2,7 +2,7 @@
  * Builds the KEK ring from the validated configuration. The only place that
  * knows which adapters exist.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config, KmsSettings } from '../config/index.js';
 import type { RandomSource } from '../crypto/index.js';
@@ -139,6 +139,9 @@ async function createKekFromSpec(
       if (!options.createLocal && !existsSync(path)) {
         throw new KekRefError(`local KEK: no key file ${path} (SIDEKEY_KMS_PREVIOUS names "local")`);
       }
+      // Any command may be the first to run on a data directory (`migrate`
+      // against a local Postgres before any `serve`): create it as serve does.
+      if (options.createLocal) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
       const { key, created } = loadOrCreateLocalKek(path);
       const ref = localKekRef(key);
       if (spec.fingerprint !== undefined && ref !== `local:${spec.fingerprint}`) {

@@ -1,3 +1,9 @@
+export {
+  CERTIFICATE_EXPIRY_METRIC,
+  certificateFileNotAfter,
+  certificateNotAfter,
+  registerCertificateExpiry,
+} from './cert-expiry.js';
 export { HealthChecker, type Readiness } from './health.js';
 export {
   type AuditLines,
@@ -7,4 +13,4 @@ export {
   type Loggers,
   stderrDestination,
 } from './logger.js';
-export { Metrics } from './metrics.js';
+export { Metrics, type MetricsSources, REFUSAL_REASONS, type RefusalReason } from './metrics.js';

@@ -34,7 +34,7 @@ function executor(db: PGlite | Transaction, isClosed: () => boolean): SqlExecuto
 
 export async function openEmbeddedStore(dataDir: string): Promise<Store> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const lock = lockDataDir(dataDir);
+  const lock = await lockDataDir(dataDir);
   try {
     const db = await PGlite.create(join(dataDir, 'pgdata'));
     let closed = false;

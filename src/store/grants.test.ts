@@ -14,7 +14,11 @@ describe('sidecarGrants', () => {
     assert.match(sql, /grant select, insert on sidekey_audit_chains to "sidekey";/);
     assert.match(sql, /grant select, insert on sidekey_audit_events to "sidekey";/);
     assert.match(sql, /grant select on sidekey_schema_migrations to "sidekey";/);
-    assert.doesNotMatch(sql, /update|truncate|references|trigger|all privileges/i);
+    assert.match(sql, /grant select, insert, update on sidekey_sidecars to "sidekey";/);
+    assert.match(sql, /grant select on sidekey_changes to "sidekey";/);
+    // Update only on the sidecar's own registry table.
+    assert.equal(sql.match(/update/gi)?.length, 1);
+    assert.doesNotMatch(sql, /truncate|references|trigger|all privileges/i);
   });
 
   it('covers every table the migrations create', () => {

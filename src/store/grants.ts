@@ -1,8 +1,8 @@
 /**
  * What the sidecar role may do, and nothing more. `sidekey migrate` (run as
  * the operator role, which owns the tables) applies this after the
- * migrations. Sidecars read keys and ORK records, insert/read/delete tokens
- * and append audit events; creating tenants, issuing or revoking ORKs,
+ * migrations. Sidecars read keys and ORK records, insert/read/delete tokens,
+ * append audit events and keep their own row of the fleet registry; creating tenants, issuing or revoking ORKs,
  * rotating keys and any DDL stay with the operator role.
  *
  * The statements first revoke everything on sidekey's tables, so running it
@@ -22,6 +22,8 @@ export const SIDEKEY_TABLES = [
   'sidekey_audit_events',
   'sidekey_field_policies',
   'sidekey_token_keys',
+  'sidekey_sidecars',
+  'sidekey_changes',
 ] as const;
 
 export type SidekeyTable = (typeof SIDEKEY_TABLES)[number];
@@ -37,6 +39,10 @@ export const SIDECAR_PRIVILEGES: Readonly<Record<SidekeyTable, readonly string[]
   sidekey_audit_events: ['select', 'insert'],
   sidekey_field_policies: ['select'],
   sidekey_token_keys: ['select'],
+  // The fleet registry: each sidecar inserts its row and updates it (last
+  // seen, the newest change applied); only operators number changes.
+  sidekey_sidecars: ['select', 'insert', 'update'],
+  sidekey_changes: ['select'],
 };
 
 export function isValidRoleName(role: string): boolean {

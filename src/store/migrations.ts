@@ -129,6 +129,38 @@ alter table sidekey_orks add column lineage_seal bytea;
 alter table sidekey_tokens add column kind text not null default 'random';
 `,
   },
+  {
+    version: 4,
+    name: 'fleet registry and acknowledged changes',
+    // Version 3 is field policies (issue 11). Each sidecar records itself in
+    // sidekey_sidecars (src/fleet/registry.ts) and the newest change it has
+    // applied; operator commands number their changes in sidekey_changes and
+    // wait for the fleet's acknowledgements (src/fleet/await-applied.ts).
+    // Ids, names and times only.
+    sql: `
+create table sidekey_sidecars (
+  sidecar_id        text primary key,
+  host              text not null,
+  version           text not null,
+  tenants           text not null default '',
+  started_at        timestamptz not null,
+  last_seen         timestamptz not null default now(),
+  heartbeat_seconds integer not null check (heartbeat_seconds > 0),
+  key_ttl_seconds   integer not null check (key_ttl_seconds > 0),
+  applied_change    bigint not null default 0,
+  applied_at        timestamptz,
+  stopped_at        timestamptz
+);
+create index sidekey_sidecars_by_last_seen on sidekey_sidecars (last_seen);
+
+create table sidekey_changes (
+  change_id   bigserial primary key,
+  kind        text not null,
+  tenant      text not null,
+  created_at  timestamptz not null default now()
+);
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -33,7 +33,13 @@ export type KeyEvent =
   /** A field policy was set or deleted: sidecars drop their cached copy. */
   | { readonly kind: 'policy-changed'; readonly tenant: string; readonly field: string }
   /** Records deleted: other sidecars drop them from their ciphertext record caches. */
-  | { readonly kind: 'tokens-deleted'; readonly tenant: string; readonly tokens: readonly string[] };
+  | { readonly kind: 'tokens-deleted'; readonly tenant: string; readonly tokens: readonly string[] }
+  /**
+   * A numbered change (fleet-registry.ts) was made before this: a sidecar
+   * acknowledges the number in the fleet registry once it has applied every
+   * earlier event (they arrive in commit order).
+   */
+  | { readonly kind: 'change'; readonly tenant: string; readonly changeId: number };
 
 /** NOTIFY payloads must stay under 8000 bytes: deletions are announced in chunks of this many tokens. */
 export const TOKENS_PER_EVENT = 200;
@@ -45,6 +51,8 @@ const MAX_ID = 256;
 const isId = (v: unknown): v is string =>
   typeof v === 'string' && v.length > 0 && v.length <= MAX_ID && !/[\u0000-\u001f\u007f]/.test(v);
 
+const isChangeId = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+
 export function encodeKeyEvent(event: KeyEvent): string {
   if (!isId(event.tenant) || (event.kind === 'ork-revoked' && !isId(event.orkId))) {
     throw new TypeError('malformed key event');
@@ -55,6 +63,14 @@ export function encodeKeyEvent(event: KeyEvent): string {
       return JSON.stringify({ v: EVENT_VERSION, kind: event.kind, tenant: event.tenant, field: event.field });
     case 'ork-revoked':
       return JSON.stringify({ v: EVENT_VERSION, kind: event.kind, tenant: event.tenant, orkId: event.orkId });
+    case 'change':
+      if (!isChangeId(event.changeId)) throw new TypeError('malformed key event');
+      return JSON.stringify({
+        v: EVENT_VERSION,
+        kind: event.kind,
+        tenant: event.tenant,
+        changeId: event.changeId,
+      });
     case 'tokens-deleted':
       if (event.tokens.length > TOKENS_PER_EVENT || !event.tokens.every(isId))
         throw new TypeError('malformed key event');
@@ -89,6 +105,8 @@ export function decodeKeyEvent(payload: string): KeyEvent | undefined {
       return { kind: 'tenant-shredded', tenant: o.tenant };
     case 'policy-changed':
       return isId(o.field) ? { kind: 'policy-changed', tenant: o.tenant, field: o.field } : undefined;
+    case 'change':
+      return isChangeId(o.changeId) ? { kind: 'change', tenant: o.tenant, changeId: o.changeId } : undefined;
     case 'tokens-deleted':
       return Array.isArray(o.tokens) && o.tokens.length <= TOKENS_PER_EVENT && o.tokens.every(isId)
         ? { kind: 'tokens-deleted', tenant: o.tenant, tokens: o.tokens as string[] }
@@ -130,6 +148,13 @@ export interface KeyEventListenerOptions {
   readonly heartbeatMs?: number;
   /** Connection problems and malformed payloads; messages carry no secret. */
   readonly onError?: (err: Error) => void;
+  /**
+   * Before each LISTEN, read the newest numbered change (fleet-registry.ts)
+   * and hand it to `onState('connected', …)`: every change up to it committed
+   * before the LISTEN, so the cache clear that follows a (re)connection has
+   * applied it.
+   */
+  readonly readLatestChange?: boolean;
 }
 
 export interface KeyEventListener {
@@ -144,7 +169,7 @@ export interface KeyEventListener {
 export function listenKeyEvents(
   cfg: PostgresConnectionConfig,
   onEvent: (event: KeyEvent) => void,
-  onState: (state: ListenerState) => void,
+  onState: (state: ListenerState, latestChange?: number) => void,
   opts: KeyEventListenerOptions = {},
 ): KeyEventListener {
   const onError = opts.onError ?? (() => {});
@@ -164,12 +189,12 @@ export function listenKeyEvents(
   let current: pg.Client | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
 
-  const setState = (state: ListenerState) => {
+  const setState = (state: ListenerState, latestChange?: number) => {
     const isConnected = state === 'connected';
     if (connected === isConnected && !isConnected) return;
     connected = isConnected;
     try {
-      onState(state);
+      onState(state, latestChange);
     } catch (err) {
       report(err);
     }
@@ -219,8 +244,17 @@ export function listenKeyEvents(
         report(err);
       }
     });
+    let latestChange: number | undefined;
     try {
       await client.connect();
+      if (opts.readLatestChange === true) {
+        latestChange = await client
+          .query<{ n: string | number }>('select coalesce(max(change_id), 0) as n from sidekey_changes')
+          .then(
+            (r) => Number(r.rows[0]?.n ?? 0),
+            () => undefined, // an older schema, or no grant: nothing to acknowledge
+          );
+      }
       await client.query(`listen ${KEY_EVENTS_CHANNEL}`);
     } catch (err) {
       fail(err);
@@ -235,7 +269,7 @@ export function listenKeyEvents(
     heartbeat = setInterval(() => {
       client.query('select 1').catch(fail);
     }, heartbeatMs);
-    setState('connected');
+    setState('connected', latestChange);
   };
 
   void connect();

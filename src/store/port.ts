@@ -6,6 +6,9 @@
  * The database only ever sees ciphertext, wrapped keys, ids, labels and
  * fingerprints — never a value, a plaintext key or an ORK.
  */
+import type { FleetRegistry } from './fleet-registry.js';
+
+export type { ChangeRow, FleetRegistry, SidecarRecord, SidecarRow } from './fleet-registry.js';
 
 export type TekState = 'primary' | 'active' | 'retired' | 'destroyed';
 export type OrkState = 'active' | 'revoked';
@@ -275,6 +278,9 @@ export interface Store {
   /** Re-wraps a token root key only if the row still holds `from`; announces `tek-changed`. */
   rewrapTokenRootKey(tenant: string, from: WrappedKey, to: WrappedKey): Promise<boolean>;
   kindCounts(tenant?: string): Promise<KindCountRow[]>;
+
+  /** The fleet registry: sidecars and the numbered changes they acknowledge (src/fleet). */
+  readonly fleet: FleetRegistry;
 
   close(): Promise<void>;
 }

@@ -4,6 +4,7 @@
  * in SQL, which both drivers serialise identically), so a batch of any size
  * is one statement.
  */
+import { SqlFleetRegistry } from './fleet-registry.js';
 import { sidecarGrants } from './grants.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import { announceRecordsChanged, notifyKeyEvent } from './notify.js';
@@ -29,6 +30,8 @@ import { SqlTokenKinds } from './sql-token-kinds.js';
  * from SqlTokenKinds (sql-token-kinds.ts).
  */
 export class SqlStore extends SqlTokenKinds implements Store {
+  readonly fleet = new SqlFleetRegistry(this.sql);
+
   constructor(
     readonly kind: 'embedded' | 'postgres',
     sql: SqlClient,

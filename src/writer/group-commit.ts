@@ -73,6 +73,11 @@ export class GroupCommitWriter {
     return this.queuedRows;
   }
 
+  /** Audit rows queued and not yet committed (the audit backlog). */
+  get auditDepth(): number {
+    return this.queuedAuditRows;
+  }
+
   writeTokens(rows: readonly TokenRow[]): Promise<void> {
     return this.enqueue(this.tokens, rows, true);
   }

@@ -1,11 +1,12 @@
 /** The command line of API.md, run as a real child process and in-process. */
 import assert from 'node:assert/strict';
-import { rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { sidekey } from '../support/cli.js';
 import { freshDataDir, startTestDaemon } from '../support/daemon.js';
-import { runSidekey } from '../support/process.js';
+import { freePort, runSidekey, spawnSidekey } from '../support/process.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -95,6 +96,28 @@ describe('embedded data directory lock', () => {
   });
 });
 
+describe('serve and signals', () => {
+  it('a SIGTERM while starting stops the daemon cleanly once it is up (exit 0, not "again")', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'sidekey-early-'));
+    dirs.push(parent);
+    const dataDir = join(parent, 'data');
+    const child = spawnSidekey(['serve'], {
+      SIDEKEY_DATA_DIR: dataDir,
+      SIDEKEY_HTTP_PORT: String(await freePort()),
+      SIDEKEY_LOG_LEVEL: 'warn',
+    });
+    // The daemon creates its data directory first thing, after the signal handlers are in place.
+    const started = Date.now();
+    while (!existsSync(dataDir) && child.proc.exitCode === null && Date.now() - started < 60_000)
+      await new Promise((r) => setTimeout(r, 5));
+    child.proc.kill('SIGTERM');
+    const { code, signal } = await child.exited;
+    assert.equal(signal, null, child.stderr);
+    assert.equal(code, 0, child.stderr);
+    assert.doesNotMatch(child.stderr, /again/);
+  });
+});
+
 describe('configuration', () => {
   it('refuses a non-loopback host with one line that says loopback', async () => {
     const r = await runSidekey(['serve'], {
@@ -145,5 +168,15 @@ describe('first start', () => {
     assert.equal(statSync(join(d.dataDir, 'demo.ork')).mode & 0o777, 0o600);
     assert.equal(statSync(join(d.dataDir, 'kek.key')).mode & 0o777, 0o600);
     assert.match(d.ork, /^sk_ork_/);
+  });
+
+  it('an operator command on a data directory that does not exist yet creates it and the local KEK, as serve does', async () => {
+    const parent = await dataDir();
+    const fresh = join(parent, 'not-yet', 'there');
+    const r = await sidekey(['migrate'], { SIDEKEY_DATA_DIR: fresh, SIDEKEY_KMS: 'local' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /ENOENT/);
+    assert.equal(statSync(join(fresh, 'kek.key')).mode & 0o777, 0o600);
+    assert.equal(statSync(fresh).mode & 0o777, 0o700);
   });
 });

@@ -4,6 +4,7 @@
  * webhook's caBundle), and a real AdmissionReview as kube-apiserver sends it.
  */
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -111,6 +112,17 @@ describe('the webhook over HTTPS', () => {
     const r = await call(injector.port, pki.caCert, 'GET', '/healthz');
     assert.equal(r.status, 200);
     assert.deepEqual(JSON.parse(r.body), { status: 'ok' });
+  });
+
+  it('exports its serving certificate expiry on GET /metrics', async () => {
+    const r = await call(injector.port, pki.caCert, 'GET', '/metrics');
+    assert.equal(r.status, 200);
+    const m = /^sidekey_certificate_expiry_timestamp_seconds\{certificate="injector_serving"\} (\d+)$/m.exec(
+      r.body,
+    );
+    assert.ok(m, r.body);
+    const notAfter = new X509Certificate(pki.cert).validTo;
+    assert.equal(Number(m[1]), Math.floor(new Date(notAfter).getTime() / 1000));
   });
 
   it('injects a pod: same uid, base64 JSON Patch that yields a valid Pod', async () => {

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { SqlFleetRegistry } from '../../src/store/fleet-registry.js';
 import {
   KEY_EVENTS_CHANNEL,
   type KeyEvent,
@@ -124,5 +125,29 @@ describe('key events over LISTEN/NOTIFY', () => {
     await new Promise((r) => setTimeout(r, 300));
     assert.deepEqual(events, []);
     assert.ok(!states.includes('connected'));
+  });
+
+  it('with readLatestChange, reports the newest numbered change made before it listened', async () => {
+    const registry = new SqlFleetRegistry(ops);
+    await registry.announceChange('tek-added', 'acme');
+    const newest = await registry.announceChange('ork-revoked', 'acme');
+    const seen: [ListenerState, number | undefined][] = [];
+    const heard: KeyEvent[] = [];
+    const l = listenKeyEvents(
+      h.connection(SIDECAR_ROLE),
+      (e) => heard.push(e),
+      (s, latest) => seen.push([s, latest]),
+      { readLatestChange: true, onError: (e) => errors.push(e) },
+    );
+    try {
+      await until('connected', () => seen.length > 0);
+      assert.deepEqual(seen, [['connected', newest]]);
+      // A change made afterwards arrives as its own event.
+      const next = await registry.announceChange('tenant-shredded', 'acme');
+      await until('the change event', () => heard.length > 0);
+      assert.deepEqual(heard, [{ kind: 'change', tenant: 'acme', changeId: next }]);
+    } finally {
+      await l.close();
+    }
   });
 });

@@ -2,6 +2,7 @@ import { ORK_ID_PATTERN, systemRandom } from '../../crypto/index.js';
 import { issueOrk } from '../../tenants/index.js';
 import { withAdmin } from '../admin-context.js';
 import { flag, option, type Parsed, required } from '../args.js';
+import { awaitFleet } from '../fleet-wait.js';
 import { CliError, type CliIo, table, usageError } from '../io.js';
 
 const USAGE =
@@ -57,6 +58,7 @@ export async function orkCommand(args: Parsed, io: CliIo): Promise<number> {
           orkId: id,
         });
         if (!revoked) throw new CliError(`no active ORK ${id} for tenant ${tenant}`);
+        await awaitFleet(ctx, io, { kind: 'ork-revoked', tenant, what: `revocation of ORK ${id}` });
         // Records still under the ORK can no longer be read by anyone (docs/operations.md).
         return (await ctx.store.recordCounts(tenant))
           .filter((c) => c.orkId === id)

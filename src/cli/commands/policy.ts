@@ -19,6 +19,7 @@ import type { PolicyRow } from '../../store/index.js';
 import { assertTenantName, ensureTokenRootKey } from '../../tenants/index.js';
 import { type AdminContext, withAdmin } from '../admin-context.js';
 import { flag, option, type Parsed, required } from '../args.js';
+import { awaitFleet } from '../fleet-wait.js';
 import { CliError, type CliIo, table, usageError } from '../io.js';
 import { audited } from '../lifecycle-support.js';
 
@@ -43,7 +44,11 @@ export async function policyCommand(args: Parsed, io: CliIo): Promise<number> {
         ...optional(args, 'mask', 'mask'),
         ...optional(args, 'ttl', 'ttl'),
       };
-      const row = await withAdmin(io, (ctx) => setPolicy(ctx, tenant, field, change));
+      const row = await withAdmin(io, async (ctx) => {
+        const set = await setPolicy(ctx, tenant, field, change);
+        await awaitFleet(ctx, io, { kind: 'policy-set', tenant, what: `policy of field ${field}` });
+        return set;
+      });
       print(io, [row], json, true);
       io.stderr(
         `policy of ${tenant}/${field} set; new tokenizations use it, every token already issued stays readable\n`,
@@ -67,12 +72,13 @@ export async function policyCommand(args: Parsed, io: CliIo): Promise<number> {
     }
     case 'delete': {
       const field = fieldArg(args);
-      await withAdmin(io, (ctx) =>
-        audited(ctx, { operation: 'policy.delete', tenant, fields: [field] }, async () => {
+      await withAdmin(io, async (ctx) => {
+        await audited(ctx, { operation: 'policy.delete', tenant, fields: [field] }, async () => {
           if (!(await ctx.store.deletePolicy(tenant, field)))
             throw new CliError(`field ${field} of tenant ${tenant} has no policy`);
-        }),
-      );
+        });
+        await awaitFleet(ctx, io, { kind: 'policy-deleted', tenant, what: `policy of field ${field}` });
+      });
       io.stderr(
         `policy of ${tenant}/${field} deleted; new tokens are random, existing tokens stay readable\n`,
       );

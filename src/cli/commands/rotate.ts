@@ -7,16 +7,20 @@
  * gets phase 1 first, then one wait, then phase 2. A run that stopped
  * between the phases (Ctrl-C, crash) is completed by the next run.
  *
- * The default wait is the TEK metadata cache TTL (SIDEKEY_TEK_CACHE_TTL_SECONDS),
- * the longest a sidecar can go without looking at the key table. With the
- * embedded store no daemon can run meanwhile (the directory lock), so there
- * is nothing to wait for.
+ * The wait is acknowledged (src/cli/fleet-wait.ts): until every live
+ * sidecar has applied the new version — typically well under a second — and
+ * only for a sidecar that does not answer, until its key cache TTL has run
+ * out. `--propagation-seconds N` waits a fixed N seconds instead (a rolling
+ * upgrade from a release without the fleet registry, whose sidecars never
+ * acknowledge). With the embedded store no daemon can run meanwhile (the
+ * directory lock), so there is nothing to wait for.
  */
 import { generateKey, zeroize } from '../../crypto/index.js';
 import { kmsContext } from '../../kms/index.js';
 import { formatDuration, parseDuration, planTekRotation, remainingWaitMs } from '../../lifecycle/index.js';
 import { type AdminContext, withAdmin } from '../admin-context.js';
 import { flag, option, type Parsed } from '../args.js';
+import { awaitFleet } from '../fleet-wait.js';
 import { CliError, type CliIo, usageError } from '../io.js';
 import { audited, intOption, stopOnSignal } from '../lifecycle-support.js';
 
@@ -50,7 +54,7 @@ export async function rotateCommand(args: Parsed, io: CliIo): Promise<number> {
     rotateTeks(ctx, io, {
       tenants: tenant === undefined ? undefined : [tenant],
       ...(ifOlderThanMs !== undefined && { ifOlderThanMs }),
-      propagationMs: explicitWait ?? (ctx.store.kind === 'embedded' ? 0 : ctx.config.caches.tekTtlMs),
+      propagationMs: explicitWait ?? (ctx.store.kind === 'embedded' ? 0 : 'acknowledged'),
     }),
   );
   for (const o of outcomes) {
@@ -67,7 +71,7 @@ export async function rotateCommand(args: Parsed, io: CliIo): Promise<number> {
 async function rotateTeks(
   ctx: AdminContext,
   io: CliIo,
-  opts: { tenants: string[] | undefined; ifOlderThanMs?: number; propagationMs: number },
+  opts: { tenants: string[] | undefined; ifOlderThanMs?: number; propagationMs: number | 'acknowledged' },
 ): Promise<Outcome[]> {
   const known = await ctx.store.listTenants();
   if (opts.tenants !== undefined) {
@@ -129,9 +133,20 @@ async function rotateTeks(
   }
 
   // The wait: no sidecar encrypts under a version another one cannot know yet.
-  if (pending.length > 0) {
+  const changed = pending.length === 1 ? pending[0]!.tenant : '*';
+  const propagationMs = opts.propagationMs;
+  if (pending.length === 0) {
+    // nothing to wait for
+  } else if (propagationMs === 'acknowledged') {
+    await awaitFleet(
+      ctx,
+      io,
+      { kind: 'tek-added', tenant: changed, what: 'new TEK version' },
+      { interruptMessage: 'interrupted before the new version(s) became primary; re-run to complete' },
+    );
+  } else {
     const now = new Date();
-    const waitMs = Math.max(...pending.map((p) => remainingWaitMs(p.addedAt, opts.propagationMs, now)));
+    const waitMs = Math.max(...pending.map((p) => remainingWaitMs(p.addedAt, propagationMs, now)));
     if (waitMs > 0) {
       io.stderr(
         `waiting ${formatDuration(waitMs)} for every sidecar to see the new version(s) (--propagation-seconds)\n`,
@@ -177,5 +192,8 @@ async function rotateTeks(
       previous: p.primary,
     });
   }
+  // Not needed for safety (the old primary stays readable): sidecars encrypt under the new one from now on.
+  if (pending.length > 0 && opts.propagationMs === 'acknowledged')
+    await awaitFleet(ctx, io, { kind: 'tek-promoted', tenant: changed, what: 'new primary TEK version' });
   return outcomes;
 }

@@ -46,6 +46,9 @@ export async function serveCommand(io: CliIo): Promise<number> {
     process.off('SIGINT', stop);
     throw err;
   }
-  if (stopRequested !== undefined) stop(stopRequested);
+  // A signal that came while starting: stop now (as the first signal, not a second one).
+  const early = stopRequested;
+  stopRequested = undefined;
+  if (early !== undefined) stop(early);
   return exited;
 }

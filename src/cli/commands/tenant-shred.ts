@@ -14,6 +14,7 @@
 import { assertTenantName } from '../../tenants/index.js';
 import { withAdmin } from '../admin-context.js';
 import type { Parsed } from '../args.js';
+import { awaitFleet } from '../fleet-wait.js';
 import { CliError, type CliIo } from '../io.js';
 import { audited, confirmDestructive, intOption } from '../lifecycle-support.js';
 
@@ -41,6 +42,9 @@ export async function shredCommand(tenant: string, args: Parsed, io: CliIo): Pro
           `note: could not compact the key table (${(err as Error).message}); VACUUM FULL sidekey_tenant_keys later\n`,
         );
       }
+      return versions;
+    }).then(async (versions) => {
+      if (versions.length > 0) await awaitFleet(ctx, io, { kind: 'tenant-shredded', tenant, what: 'shred' });
       return versions;
     }),
   );

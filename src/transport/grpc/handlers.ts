@@ -29,6 +29,8 @@ export interface HandlerDeps {
   /** When set, data calls need metadata `authorization: Bearer <token>`. */
   readonly clientToken: string | undefined;
   readonly onInternalError: (err: unknown, requestId: string) => void;
+  /** Told of every call refused for a missing or wrong client token (metrics). */
+  readonly onRefused?: (reason: 'client_token') => void;
 }
 
 /** The same rule as the HTTP X-Request-Id header. */
@@ -69,6 +71,7 @@ export function createHandlers(deps: HandlerDeps): SidekeyHandlers {
         clientTokenDigest !== undefined &&
         !bearerMatches(joined(call.metadata, 'authorization'), clientTokenDigest)
       ) {
+        deps.onRefused?.('client_token');
         return fail('UNAUTHENTICATED', 'a valid client token (authorization: Bearer) is required');
       }
       const refused = (call.request as Refusable)[REFUSED];

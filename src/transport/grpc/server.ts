@@ -18,6 +18,8 @@ export interface GrpcDeps {
   readonly readiness: () => Promise<Readiness>;
   /** When set, data calls need metadata `authorization: Bearer <token>`. */
   readonly clientToken: string | undefined;
+  /** Told of every call refused for a missing or wrong client token (metrics). */
+  readonly onRefused?: (reason: 'client_token') => void;
   /** The largest request message accepted (the HTTP body limit). */
   readonly maxMessageBytes: number;
   readonly log: Pick<Logger, 'info' | 'warn' | 'error'>;
@@ -47,6 +49,7 @@ export async function listenGrpc(deps: GrpcDeps): Promise<GrpcServerHandle> {
     createHandlers({
       service: deps.service,
       clientToken: deps.clientToken,
+      ...(deps.onRefused !== undefined && { onRefused: deps.onRefused }),
       onInternalError: (err, requestId) =>
         deps.log.error({ err: describeError(err), requestId, transport: 'grpc' }, 'internal error'),
     }),

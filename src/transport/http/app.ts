@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { HttpBindings } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
 import { type ErrorCode, httpStatusOf, SidekeyError } from '../../errors/index.js';
-import type { Readiness } from '../../observability/index.js';
+import type { Readiness, RefusalReason } from '../../observability/index.js';
 import type { CallContext, TokenService } from '../../service/index.js';
 import { readJson, readJsonFromNode } from './body.js';
 import { allowedHost, allowedHostSet, bearerMatches, fromBrowser, tokenDigest } from './guards.js';
@@ -22,6 +22,8 @@ export interface HttpDeps {
   /** When set, data calls need `Authorization: Bearer <token>`. */
   readonly clientToken: string | undefined;
   readonly onInternalError: (err: unknown, requestId: string) => void;
+  /** Told of every request refused before the service (metrics); never given the request. */
+  readonly onRefused?: (reason: RefusalReason) => void;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -40,6 +42,7 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
   const app = new Hono<Env>();
   const hosts = allowedHostSet(deps.bindHost);
   const clientTokenDigest = deps.clientToken === undefined ? undefined : tokenDigest(deps.clientToken);
+  const refused = deps.onRefused ?? (() => {});
 
   const fail = (c: Context<Env>, code: ErrorCode, message: string) => {
     // An unread request body may still be arriving: close the connection
@@ -54,6 +57,7 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
     c.set('requestId', requestId);
     c.header('X-Request-Id', requestId);
     if (!allowedHost(header(c, 'host'), hosts)) {
+      refused('host');
       return fail(
         c,
         'PERMISSION_DENIED',
@@ -61,6 +65,7 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
       );
     }
     if (fromBrowser(header(c, 'origin'), header(c, 'sec-fetch-site'))) {
+      refused('origin');
       return fail(c, 'PERMISSION_DENIED', 'requests from browsers (with an Origin header) are refused');
     }
     await next();
@@ -84,13 +89,22 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
     const method = serviceMethodOf(rpc);
     app.post(path, async (c) => {
       if (clientTokenDigest !== undefined && !bearerMatches(header(c, 'authorization'), clientTokenDigest)) {
+        refused('client_token');
         return fail(c, 'UNAUTHENTICATED', 'a valid client token (Authorization: Bearer) is required');
       }
       const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
-      const body =
-        incoming === undefined
-          ? await readJson(c.req.raw, deps.maxBodyBytes)
-          : await readJsonFromNode(incoming, deps.maxBodyBytes);
+      let body: unknown;
+      try {
+        body =
+          incoming === undefined
+            ? await readJson(c.req.raw, deps.maxBodyBytes)
+            : await readJsonFromNode(incoming, deps.maxBodyBytes);
+      } catch (err) {
+        // Thrown at once (headers) or while reading (the size limit).
+        if (err instanceof SidekeyError && err.code === 'UNSUPPORTED_MEDIA_TYPE') refused('content_type');
+        if (err instanceof SidekeyError && err.code === 'PAYLOAD_TOO_LARGE') refused('body_size');
+        throw err;
+      }
       const ctx: CallContext = {
         orkString: header(c, 'x-sidekey-org-key'),
         requestId: c.get('requestId'),
@@ -101,7 +115,10 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
     });
   }
 
-  app.notFound((c) => fail(c, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`));
+  app.notFound((c) => {
+    refused('route');
+    return fail(c, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`);
+  });
   app.onError((err, c) => {
     if (err instanceof SidekeyError) return fail(c, err.code, err.message);
     deps.onInternalError(err, c.get('requestId'));

@@ -1,0 +1,2 @@
+export type { CheckResult, CheckStatus } from './check.js';
+export { runDoctor } from './doctor.js';
