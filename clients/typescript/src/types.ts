@@ -39,6 +39,8 @@ export interface DetokenizeRequest {
   readonly tokens: readonly string[];
   /** Recorded in the audit event of the reveal. */
   readonly purpose?: string;
+  /** The field the tokens were made for: needed for fpe tokens (token kinds, v1.1). */
+  readonly field?: string;
 }
 /** The value of a token, or why there is none (`NOT_FOUND`, `FAILED_PRECONDITION`). */
 export type DetokenizeResult =
@@ -75,6 +77,8 @@ export interface DecryptResponse {
 export interface DeleteTokensRequest {
   readonly tenant: string;
   readonly tokens: readonly string[];
+  /** The field the tokens were made for: needed for fpe tokens (token kinds, v1.1). */
+  readonly field?: string;
 }
 export interface DeleteTokensResponse {
   readonly deleted: number;
