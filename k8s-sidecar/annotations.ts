@@ -126,6 +126,20 @@ function splitList(value: string): string[] {
   return value.split(',').map((item) => item.trim());
 }
 
+/** A `"true"`/`"false"` annotation; anything else is an error naming it. */
+function booleanAnnotation(
+  get: (name: string) => string | undefined,
+  name: string,
+  dflt: boolean,
+  errors: string[],
+): boolean {
+  const text = get(name);
+  if (text === undefined) return dflt;
+  const parsed = parseBoolean(text);
+  if (parsed === undefined) errors.push(`${name}: ${show(text)} must be "true" or "false"`);
+  return parsed ?? dflt;
+}
+
 export function readAnnotations(
   annotations: Readonly<Record<string, string>>,
   pod: PodContainerNames,
@@ -154,14 +168,7 @@ export function readAnnotations(
     else errors.push(`${ANNOTATIONS.mode}: ${show(modeText)} must be "native" or "classic"`);
   }
 
-  let initFirst = true;
-  const initFirstText = get(ANNOTATIONS.initFirst);
-  if (initFirstText !== undefined) {
-    const parsed = parseBoolean(initFirstText);
-    if (parsed === undefined)
-      errors.push(`${ANNOTATIONS.initFirst}: ${show(initFirstText)} must be "true" or "false"`);
-    else initFirst = parsed;
-  }
+  const initFirst = booleanAnnotation(get, ANNOTATIONS.initFirst, true, errors);
 
   let containers: string[] | undefined;
   const containersText = get(ANNOTATIONS.containers);
@@ -231,14 +238,7 @@ export function readAnnotations(
       errors.push(`${ANNOTATIONS.logLevel}: ${show(logLevelText)} must be one of ${LOG_LEVELS.join(', ')}`);
   }
 
-  let doctor = false;
-  const doctorText = get(ANNOTATIONS.doctor);
-  if (doctorText !== undefined) {
-    const parsed = parseBoolean(doctorText);
-    if (parsed === undefined)
-      errors.push(`${ANNOTATIONS.doctor}: ${show(doctorText)} must be "true" or "false"`);
-    else doctor = parsed;
-  }
+  const doctor = booleanAnnotation(get, ANNOTATIONS.doctor, false, errors);
 
   if (errors.length > 0 || resources === undefined) return { ok: false, errors };
   return {

@@ -20,7 +20,7 @@ import type { FleetRegistry, SidecarRow } from '../store/index.js';
 export interface FleetWaitOptions {
   /** Cache TTL for a sidecar whose row does not give one (ms). Default 300 s. */
   readonly ttlMs?: number;
-  /** How often the registry is read. Default 200 ms. */
+  /** How often the registry is read at most: from 20 ms, doubling up to this. Default 200 ms. */
   readonly pollMs?: number;
   /** Rows seen within this many seconds are considered. Default one day. */
   readonly windowSeconds?: number;
@@ -66,7 +66,9 @@ export async function awaitFleetApplied(
   changeId: number,
   options: FleetWaitOptions = {},
 ): Promise<FleetWaitResult> {
-  const pollMs = options.pollMs ?? 200;
+  const maxPollMs = options.pollMs ?? 200;
+  // Acknowledgements usually take milliseconds: look again soon, then less often.
+  let pollMs = Math.min(20, maxPollMs);
   const window = options.windowSeconds ?? 86_400;
   const started = Date.now();
   const tracked = new Map<string, Tracked>();
@@ -113,7 +115,8 @@ export async function awaitFleetApplied(
       );
     }
     const nextDeadline = Math.min(...pending.map((t) => t.deadline));
-    await new Promise((r) => setTimeout(r, Math.max(10, Math.min(pollMs, nextDeadline - now))));
+    await new Promise((r) => setTimeout(r, Math.max(1, Math.min(pollMs, nextDeadline - now))));
+    pollMs = Math.min(maxPollMs, pollMs * 2);
     rows = await registry.listSidecars(window);
   }
 
@@ -142,5 +145,6 @@ export function describeFleetWait(r: FleetWaitResult): string {
       ? `; interrupted while waiting for ${r.timedOut.map(short).join(', ')}`
       : `; waited the cache TTL for ${r.timedOut.length} that did not answer: ${r.timedOut.map(short).join(', ')}`;
   }
-  return `${line} (${(r.waitedMs / 1000).toFixed(1)} s)`;
+  const took = r.waitedMs < 1000 ? `${Math.round(r.waitedMs)} ms` : `${(r.waitedMs / 1000).toFixed(1)} s`;
+  return `${line} (${took})`;
 }

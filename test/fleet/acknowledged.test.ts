@@ -33,7 +33,7 @@ interface StatusRow {
   version: string;
   upToDate: boolean;
 }
-async function status(): Promise<{ latestChange?: { changeId: number }; sidecars: StatusRow[] }> {
+async function status(): Promise<{ latestChange: { changeId: number } | null; sidecars: StatusRow[] }> {
   const r = await fleet.ops(['fleet', 'status', '--json']);
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout);
@@ -82,7 +82,7 @@ describe('acknowledged propagation', () => {
 
     // Every sidecar is up to date with the newest change, and exports it.
     const s = await status();
-    assert.ok(s.latestChange !== undefined);
+    assert.ok(s.latestChange, 'a newest change is shown');
     assert.deepEqual(
       s.sidecars.map((x) => [x.state, x.appliedChange]),
       Array.from({ length: 5 }, () => ['live', s.latestChange!.changeId]),

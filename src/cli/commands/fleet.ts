@@ -46,18 +46,18 @@ export async function fleetCommand(args: Parsed, io: CliIo): Promise<number> {
     lastSeen: r.lastSeen.toISOString(),
     silentSeconds: Math.round(r.silentSeconds),
     appliedChange: r.appliedChange,
-    applied: r.applied && {
-      kind: r.applied.kind,
-      tenant: r.applied.tenant,
-      createdAt: r.applied.createdAt.toISOString(),
-    },
+    applied:
+      r.applied === undefined
+        ? null
+        : { kind: r.applied.kind, tenant: r.applied.tenant, createdAt: r.applied.createdAt.toISOString() },
     upToDate: latest === undefined || r.appliedChange >= latest.changeId,
   }));
   if (flag(args, 'json')) {
     io.stdout(
       `${JSON.stringify(
         {
-          latestChange: latest && { ...latest, createdAt: latest.createdAt.toISOString() },
+          latestChange:
+            latest === undefined ? null : { ...latest, createdAt: latest.createdAt.toISOString() },
           sidecars,
         },
         null,
