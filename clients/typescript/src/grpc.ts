@@ -71,7 +71,9 @@ export function createGrpcClient(options: GrpcClientOptions = {}): SidekeyClient
   const ork = resolveOrk(options, env);
   const definition = protoLoader.loadSync(PROTO, {
     includeDirs: [protoDir()],
-    keepCase: true,
+    // lowerCamelCase field names, as in the JSON mapping HTTP speaks: one
+    // request type for both transports (`ttl_seconds` is `ttlSeconds`).
+    keepCase: false,
     defaults: true,
     oneofs: true,
   });
