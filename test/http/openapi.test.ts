@@ -82,8 +82,13 @@ describe('OpenAPI document', () => {
     const root = protobuf.parse(text, new protobuf.Root(), { keepCase: true }).root;
     const changed = buildOpenApi(root) as Doc;
     const request = changed.components.schemas.TokenizeRequest!;
-    assert.deepEqual(request.properties?.ttlSeconds, { type: 'integer', minimum: 0, maximum: 4294967295 });
-    assert.deepEqual(request.properties?.mask, { $ref: '#/components/schemas/Mask' });
+    // Optional request fields may be null (proto3 JSON: null is the default).
+    assert.deepEqual(request.properties?.ttlSeconds, {
+      anyOf: [{ type: 'integer', minimum: 0, maximum: 4294967295 }, { type: 'null' }],
+    });
+    assert.deepEqual(request.properties?.mask, {
+      anyOf: [{ $ref: '#/components/schemas/Mask' }, { type: 'null' }],
+    });
     assert.ok(changed.components.schemas.Mask, 'the new message has a schema');
     assert.ok(!request.required?.includes('ttlSeconds'), 'a new request field is optional');
   });

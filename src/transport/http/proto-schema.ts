@@ -144,7 +144,11 @@ function messageSchema(
   for (const field of type.fieldsArray) {
     const json = jsonNameOf(field);
     const rules = isRequest ? (REQUEST_FIELD_RULES[json] ?? {}) : {};
-    properties[json] = withDescription({ ...fieldSchema(field, refOf), ...rules }, field);
+    const schema: JsonSchema = { ...fieldSchema(field, refOf), ...rules };
+    // proto3 JSON: null stands for the default of any field, so an optional
+    // request field may be null (the service takes it as absent).
+    const nullable = isRequest && !(REQUIRED_IN_REQUESTS[name] ?? []).includes(json);
+    properties[json] = withDescription(nullable ? { anyOf: [schema, { type: 'null' }] } : schema, field);
     const inRealOneof = field.partOf !== null && field.partOf.fieldsArray.length > 1;
     if (!isRequest && !inRealOneof && !optional.has(json)) required.push(json);
   }
