@@ -15,6 +15,13 @@ export interface TokenizeRequest {
    * exactly as given, the empty string included.
    */
   'values'?: (string)[];
+  /**
+   * The tokens' time to live in seconds (v1.1), 1 to 315360000 (ten years).
+   * The field policy's TTL wins when it is shorter. Unset: the policy's TTL
+   * (none for a field without a policy). JSON: ttlSeconds.
+   */
+  'ttl_seconds'?: (number);
+  '_ttl_seconds'?: "ttl_seconds";
 }
 
 export interface TokenizeRequest__Output {
@@ -31,4 +38,11 @@ export interface TokenizeRequest__Output {
    * exactly as given, the empty string included.
    */
   'values': (string)[];
+  /**
+   * The tokens' time to live in seconds (v1.1), 1 to 315360000 (ten years).
+   * The field policy's TTL wins when it is shorter. Unset: the policy's TTL
+   * (none for a field without a policy). JSON: ttlSeconds.
+   */
+  'ttl_seconds'?: (number);
+  '_ttl_seconds'?: "ttl_seconds";
 }
