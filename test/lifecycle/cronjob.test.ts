@@ -20,51 +20,45 @@ const PURGE_FILE = fileURLToPath(
   new URL('../../deploy/kustomize/examples/purge-expired-cronjob.yaml', import.meta.url),
 );
 
-describe('TEK rotation CronJob example', () => {
-  it('is a schema-valid CronJob running rotate tek --all --if-older-than 90d as the operator', async () => {
-    const docs = parseAllDocuments(readFileSync(FILE, 'utf8')).map((d) => d.toJS());
-    assert.equal(docs.length, 1);
-    const cron = docs[0];
-    await assertValidObject(cron, 'tek-rotation-cronjob.yaml');
-    assert.equal(cron.kind, 'CronJob');
-    assert.equal(cron.spec.concurrencyPolicy, 'Forbid');
-    const pod = cron.spec.jobTemplate.spec.template.spec;
-    const container = pod.containers[0];
-    assert.deepEqual(container.args, ['rotate', 'tek', '--all', '--if-older-than', '90d']);
-    const parsed = parse(container.args.slice(1));
+/**
+ * The one CronJob of `file`, checked as every operator CronJob must be:
+ * schema-valid, one run at a time, the operator role and its certificate
+ * Secret, a read-only root file system. Returns its container's args.
+ */
+async function operatorCronJob(file: string): Promise<string[]> {
+  const docs = parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS());
+  assert.equal(docs.length, 1);
+  const cron = docs[0];
+  await assertValidObject(cron, file);
+  assert.equal(cron.kind, 'CronJob');
+  assert.equal(cron.spec.concurrencyPolicy, 'Forbid');
+  const pod = cron.spec.jobTemplate.spec.template.spec;
+  const container = pod.containers[0];
+  const env = Object.fromEntries(
+    container.env.map((e: { name: string; value: string }) => [e.name, e.value]),
+  );
+  assert.match(env.SIDEKEY_PG_URL, /^postgres:\/\/sidekey_ops@/, 'the operator role, not the sidecar role');
+  const secret = pod.volumes.find((v: { secret?: unknown }) => v.secret).secret.secretName;
+  assert.equal(secret, 'sidekey-postgres-ops');
+  assert.equal(container.securityContext.readOnlyRootFilesystem, true);
+  return container.args;
+}
+
+describe('operator CronJob examples', () => {
+  it('TEK rotation: a schema-valid CronJob running rotate tek --all --if-older-than 90d as the operator', async () => {
+    const args = await operatorCronJob(FILE);
+    assert.deepEqual(args, ['rotate', 'tek', '--all', '--if-older-than', '90d']);
+    const parsed = parse(args.slice(1));
     assert.deepEqual(parsed.positionals, ['tek']);
     assert.equal(parsed.values['if-older-than'], '90d');
-    const env = Object.fromEntries(
-      container.env.map((e: { name: string; value: string }) => [e.name, e.value]),
-    );
-    assert.match(env.SIDEKEY_PG_URL, /^postgres:\/\/sidekey_ops@/, 'the operator role, not the sidecar role');
-    const secret = pod.volumes.find((v: { secret?: unknown }) => v.secret).secret.secretName;
-    assert.equal(secret, 'sidekey-postgres-ops');
-    assert.equal(container.securityContext.readOnlyRootFilesystem, true);
   });
 
-  it('purge-expired: a schema-valid CronJob running tokens purge-expired as the operator, one at a time', async () => {
-    const docs = parseAllDocuments(readFileSync(PURGE_FILE, 'utf8')).map((d) => d.toJS());
-    assert.equal(docs.length, 1);
-    const cron = docs[0];
-    await assertValidObject(cron, 'purge-expired-cronjob.yaml');
-    assert.equal(cron.kind, 'CronJob');
-    assert.equal(cron.spec.concurrencyPolicy, 'Forbid');
-    const pod = cron.spec.jobTemplate.spec.template.spec;
-    const container = pod.containers[0];
-    assert.deepEqual(container.args, ['tokens', 'purge-expired', '--batch-size', '1000', '--json']);
-    const parsed = parse(container.args.slice(1));
+  it('purge-expired: a schema-valid CronJob running tokens purge-expired --json as the operator', async () => {
+    const args = await operatorCronJob(PURGE_FILE);
+    assert.deepEqual(args, ['tokens', 'purge-expired', '--batch-size', '1000', '--json']);
+    const parsed = parse(args.slice(1));
     assert.deepEqual(parsed.positionals, ['purge-expired']);
     assert.equal(parsed.values['batch-size'], '1000');
     assert.equal(parsed.values.json, true);
-    const env = Object.fromEntries(
-      container.env.map((e: { name: string; value: string }) => [e.name, e.value]),
-    );
-    assert.match(env.SIDEKEY_PG_URL, /^postgres:\/\/sidekey_ops@/, 'the operator role, not the sidecar role');
-    assert.equal(
-      pod.volumes.find((v: { secret?: unknown }) => v.secret).secret.secretName,
-      'sidekey-postgres-ops',
-    );
-    assert.equal(container.securityContext.readOnlyRootFilesystem, true);
   });
 });
