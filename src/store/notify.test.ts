@@ -7,6 +7,7 @@ describe('key event payloads', () => {
     { kind: 'ork-revoked', tenant: 'acme', orkId: '0123456789abcdef0123456789abcdef' },
     { kind: 'tek-changed', tenant: 'acme' },
     { kind: 'tenant-shredded', tenant: 'globex' },
+    { kind: 'ork-changed', tenant: 'acme', orkId: '0123456789abcdef0123456789abcdef' },
   ];
 
   it('round-trip', () => {
@@ -21,6 +22,10 @@ describe('key event payloads', () => {
     assert.equal(
       encodeKeyEvent({ kind: 'ork-revoked', tenant: 'a', orkId: 'b' }),
       '{"v":1,"kind":"ork-revoked","tenant":"a","orkId":"b"}',
+    );
+    assert.equal(
+      encodeKeyEvent({ kind: 'ork-changed', tenant: 'a', orkId: 'b' }),
+      '{"v":1,"kind":"ork-changed","tenant":"a","orkId":"b"}',
     );
   });
 
@@ -43,6 +48,7 @@ describe('key event payloads', () => {
       '{"v":1,"kind":"tek-changed","tenant":7}',
       '{"v":1,"kind":"tek-changed","tenant":"a\\nb"}',
       '{"v":1,"kind":"ork-revoked","tenant":"a"}',
+      '{"v":1,"kind":"ork-changed","tenant":"a"}',
       `{"v":1,"kind":"tek-changed","tenant":"${'a'.repeat(300)}"}`,
     ]) {
       assert.equal(decodeKeyEvent(p), undefined, p);
@@ -52,5 +58,6 @@ describe('key event payloads', () => {
   it('refuses to encode a malformed event', () => {
     assert.throws(() => encodeKeyEvent({ kind: 'tek-changed', tenant: '' }));
     assert.throws(() => encodeKeyEvent({ kind: 'ork-revoked', tenant: 'a', orkId: '' }));
+    assert.throws(() => encodeKeyEvent({ kind: 'ork-changed', tenant: 'a', orkId: '' }));
   });
 });
