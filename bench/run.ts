@@ -44,7 +44,15 @@ import {
   type Results,
   textTable,
 } from './lib/report.js';
-import { type Build, buildSidekey, type Daemon, post, provision, startDaemon } from './lib/sidekey.js';
+import {
+  type Build,
+  buildSidekey,
+  type Daemon,
+  operatorCli,
+  post,
+  provision,
+  startDaemon,
+} from './lib/sidekey.js';
 
 const REPO = join(import.meta.dirname, '..');
 const RESULTS = join(REPO, 'bench', 'results');
@@ -178,8 +186,25 @@ async function runAll(
   const provisioned = provision(build, pg, S.tenant, scratch, undefined, [
     policy(DET_FIELD, '--kind', 'deterministic'),
     policy(FPE_FIELD, '--kind', 'fpe', '--alphabet', 'digits', '--keep-prefix', '6', '--keep-suffix', '4'),
+    // Masked reveal (issue 12): the hot tokens' field masks emails.
+    policy(S.field, '--mask', 'email'),
   ]);
   const ork = provisioned.ork;
+  // Reveal controls (issue 12): an ORK whose scope is narrower than the default (a cached check either way).
+  const scopedOrk = operatorCli(
+    build,
+    pg,
+    provisioned.opsDir,
+  )([
+    'ork',
+    'issue',
+    '--tenant',
+    S.tenant,
+    '--label',
+    'bench scoped',
+    '--allow',
+    'tokenize,detokenize',
+  ]).trim();
   const dOpts = { build, pg, provisioned, scratch };
 
   // --- floors -------------------------------------------------------------
@@ -399,8 +424,8 @@ async function runAll(
     vmHwmKiB = Math.max(vmHwmKiB, memoryKiB(d.pid)?.hwm ?? 0);
   };
 
-  const must = async (path: string, body: unknown) => {
-    const r = await post(daemon.url, path, ork, body);
+  const must = async (path: string, body: unknown, as = ork) => {
+    const r = await post(daemon.url, path, as, body);
     if (r.status !== 200) throw new Error(`${path} answered ${r.status}: ${JSON.stringify(r.body)}`);
     return r.body as Record<string, unknown>;
   };
@@ -410,6 +435,10 @@ async function runAll(
     value?: string;
   }[];
   if (check[0]?.value !== values100[7]) throw new Error(`detokenize returned ${JSON.stringify(check)}`);
+  const hotScoped = (await must('/v1/tokenize', JSON.parse(tokenize100Body), scopedOrk)).tokens as string[];
+  const masked = (await must('/v1/detokenize', { tenant: S.tenant, tokens: [hot[7]], mask: true })).results;
+  if (JSON.stringify(masked) !== JSON.stringify([{ value: 'u***@example.com', masked: true }]))
+    throw new Error(`masked detokenize returned ${JSON.stringify(masked)}`);
   log(`minting ${S.coldTokens.toLocaleString('en-US')} tokens for the cold-detokenize scenario`);
   const cold: string[] = [];
   for (let i = 0; i < S.coldTokens; i += 4000) {
@@ -549,6 +578,25 @@ async function runAll(
     { bodies: hot.map((t) => JSON.stringify({ tenant: S.tenant, tokens: [t] })) },
     1,
     `autocannon, ${S.c1} connections, 100 tokens read over and over (record cache hits)`,
+  );
+  await http(
+    'http-detokenize-hot-masked',
+    'HTTP detokenize, 1 token, hot, masked',
+    '/v1/detokenize',
+    { bodies: hot.map((t) => JSON.stringify({ tenant: S.tenant, tokens: [t], mask: true })) },
+    1,
+    `autocannon, ${S.c1} connections, the hot tokens with mask: true (email rule of the field policy)`,
+  );
+  await http(
+    'http-detokenize-hot-scoped',
+    'HTTP detokenize, 1 token, hot, scoped ORK',
+    '/v1/detokenize',
+    {
+      bodies: hotScoped.map((t) => JSON.stringify({ tenant: S.tenant, tokens: [t] })),
+      headers: { 'x-sidekey-org-key': scopedOrk },
+    },
+    1,
+    `autocannon, ${S.c1} connections, 100 tokens of an ORK allowed tokenize,detokenize only`,
   );
   await http(
     'http-encrypt-1',
@@ -731,6 +779,21 @@ async function runAll(
       });
     }
     withFloor('http-tokenize-1-fpe', hono, 'requestsPerSecond');
+  }
+  {
+    // Reveal controls (issue 12): against the plain hot detokenize of the same run.
+    const plain = get('http-detokenize-hot');
+    for (const id of ['http-detokenize-hot-masked', 'http-detokenize-hot-scoped']) {
+      const m = get(id);
+      const ratio = plain.requestsPerSecond > 0 ? m.requestsPerSecond / plain.requestsPerSecond : 0;
+      setBudget(id, '≥ 0.95 × plain hot', ratio >= 0.95);
+      budgets.push({
+        name: m.title,
+        rule: 'costs ≤ 5 % over the plain hot detokenize (≥ 0.95 × its req/s)',
+        measured: `${fmt(m.requestsPerSecond)} req/s = ${ratio.toFixed(2)} × ${fmt(plain.requestsPerSecond)}`,
+        pass: ratio >= 0.95,
+      });
+    }
   }
   withFloor('http-detokenize-cold', hono, 'requestsPerSecond');
   withFloor('http-encrypt-1', hono, 'requestsPerSecond');

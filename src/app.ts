@@ -131,6 +131,7 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
       tenants: config.tenants,
       durableReveal: config.audit.durableReveal,
       recordCache: { max: config.caches.maxRecords, ttlMs: RECORD_CACHE_TTL_MS },
+      now: Date.now,
       ...(config.rateLimit && { rateLimit: config.rateLimit }),
       observe: (op, outcome, seconds, items) => metrics.operation(op, outcome, seconds, items),
       onInternalError: (err, ctx, operation) =>
@@ -265,6 +266,7 @@ function applyKeyEvent(
       policies.invalidate(event.tenant, event.field);
       return;
     case 'ork-revoked':
+    case 'ork-changed': // the scope is cached with the ORK's identity
       keyring.invalidateOrk(event.tenant, event.orkId);
       return;
     case 'tek-changed':

@@ -151,13 +151,24 @@ export function provision(
   /** More CLI commands to run as the operator once the tenant exists (field policies). */
   then: readonly string[][] = [],
 ): Provisioned {
+  const cli = operatorCli(build, pg, opsDir);
+  cli(['migrate', '--sidecar-role', SIDECAR_ROLE]);
+  cli(['tenant', 'create', tenant]);
+  const ork = cli(['ork', 'issue', '--tenant', tenant, '--label', 'bench']).trim();
+  if (ork === '') throw new Error('sidekey ork issue printed no ORK');
+  for (const args of then) cli(args);
+  return { opsDir, tenant, ork };
+}
+
+/** Runs `sidekey <args>` as the operator of `pg` (data directory `opsDir`); returns its stdout, throws on failure. */
+export function operatorCli(build: Build, pg: TestPostgres, opsDir: string): (args: string[]) => string {
   const env = {
     ...baseEnv(),
     SIDEKEY_DATA_DIR: opsDir,
     SIDEKEY_LOG_LEVEL: 'error',
     ...postgresEnv(pg, OPERATOR_ROLE),
   };
-  const cli = (args: string[]) => {
+  return (args) => {
     const r = spawnSync(process.execPath, [...build.command, ...args], {
       env,
       encoding: 'utf8',
@@ -166,12 +177,6 @@ export function provision(
     if (r.status !== 0) throw new Error(`sidekey ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
     return r.stdout;
   };
-  cli(['migrate', '--sidecar-role', SIDECAR_ROLE]);
-  cli(['tenant', 'create', tenant]);
-  const ork = cli(['ork', 'issue', '--tenant', tenant, '--label', 'bench']).trim();
-  if (ork === '') throw new Error('sidekey ork issue printed no ORK');
-  for (const args of then) cli(args);
-  return { opsDir, tenant, ork };
 }
 
 export interface Daemon {

@@ -36,6 +36,9 @@ const OPTIONS = {
   'keep-suffix': { type: 'string' },
   mask: { type: 'string' },
   ttl: { type: 'string' },
+  // ORK scopes (ork issue, ork scope)
+  allow: { type: 'string' },
+  reveal: { type: 'string' },
 } as const;
 
 export function parse(argv: readonly string[]): Parsed {

@@ -18,9 +18,13 @@ usage: sidekey [command] [options]
   serve                                    run the daemon (default)
   migrate [--sidecar-role NAME]            create or upgrade the schema
   tenant create <tenant> | tenant list [--json]
-  ork issue --tenant T [--label L]         print a new ORK, once
+  ork issue --tenant T [--label L] [--allow OPS] [--reveal full|masked|none]
+                                           print a new ORK, once; OPS: a comma list of tokenize,
+                                           detokenize,encrypt,decrypt,delete,forget (default all)
   ork list --tenant T [--json]
   ork revoke --tenant T <ork-id>
+  ork scope --tenant T <ork-id> [--allow OPS] [--reveal full|masked|none]
+                                           change what an ORK may do (every sidecar within seconds)
   ork rotate --tenant T --from-file OLD --new-ork-file NEW
                                            issue a new ORK and move OLD's records to it (resumable)
   rotate tek --tenant T | --all [--if-older-than 90d] [--propagation-seconds N]
@@ -39,6 +43,8 @@ usage: sidekey [command] [options]
   policy set --tenant T --field F [--kind random|deterministic|fpe] [--alphabet digits|alnum|CHARS]
              [--keep-prefix N] [--keep-suffix N] [--mask last4|first6last4|email|redact] [--ttl 90d|none]
                                            the token kind (and mask, TTL) of a field's new tokens
+  tokens purge-expired [--tenant T] [--batch-size N] [--json]
+                                           delete expired token records (resumable)
   policy get --tenant T --field F [--json] | policy list --tenant T [--json] | policy delete --tenant T --field F
   audit verify [--json]                    check every audit chain
   fleet status [--json]                    every sidecar seen lately: version, last seen, changes applied
@@ -86,6 +92,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return (await import('./commands/rotate.js')).rotateCommand(args, io);
     case 'policy':
       return (await import('./commands/policy.js')).policyCommand(args, io);
+    case 'tokens':
+      return (await import('./commands/tokens.js')).tokensCommand(args, io);
     case 'reencrypt':
       return (await import('./commands/reencrypt.js')).reencryptCommand(args, io);
     case 'audit':

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PGlite } from '@electric-sql/pglite';
+import { FULL_SCOPE } from '../access/index.js';
 import { encodeOrkString, generateKey, PooledRandom } from '../crypto/index.js';
 import { SidekeyError } from '../errors/index.js';
 import { type EncryptionContext, type KekPort, kekRing, LocalKek } from '../kms/index.js';
@@ -88,7 +89,7 @@ describe('Keyring', () => {
     const before = kek.unwraps;
     const ids = await Promise.all(Array.from({ length: 10 }, () => ring.authenticate(orkString)));
     assert.equal(kek.unwraps - before, 1, 'concurrent misses share one KMS call');
-    assert.deepEqual(ids[0], { tenant: 'k1', orkId, handle: ids[0]!.handle, orkString });
+    assert.deepEqual(ids[0], { tenant: 'k1', orkId, scope: FULL_SCOPE, handle: ids[0]!.handle, orkString });
     const fdks = await Promise.all(Array.from({ length: 10 }, () => ring.fdk(ids[0]!, 'email', 1)));
     assert.equal(kek.unwraps - before, 2, 'one more for the TEK');
     for (const f of fdks) assert.deepEqual(f, fdks[0]);

@@ -11,6 +11,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { type OrkScope, scopeOf } from '../access/index.js';
 import { decodeOrkString, deriveFdk, orkFingerprint, type RandomSource, zeroize } from '../crypto/index.js';
 import { failedPrecondition, SidekeyError, unauthenticated, unavailable } from '../errors/index.js';
 import { type KekRing, KmsError, kmsContext } from '../kms/index.js';
@@ -21,6 +22,8 @@ import { KeyCache } from './key-cache.js';
 export interface OrkIdentity {
   readonly tenant: string;
   readonly orkId: string;
+  /** What the ORK may do (stored by its id, cached with it, dropped by `ork-changed`). */
+  readonly scope: OrkScope;
   /** SHA-256 of the ORK string, hex: the cache id of this ORK. */
   readonly handle: string;
   /** Kept for the duration of one request so an evicted ORK can be reloaded. */
@@ -43,6 +46,12 @@ export interface KeyringDeps {
 interface OrkMeta {
   readonly tenant: string;
   readonly orkId: string;
+  /** Cached with the identity, so a scope check costs no query. */
+  readonly scope: OrkScope;
+}
+interface TokenKeyMeta {
+  readonly tenant: string;
+  readonly orkId: string;
 }
 interface TekMeta {
   readonly tenant: string;
@@ -62,7 +71,7 @@ export class Keyring {
   private readonly teks: KeyCache<TekMeta>;
   private readonly fdks: KeyCache<FdkMeta>;
   /** K_tok per ORK (deterministic and fpe tokens), keyed like the ORK cache. */
-  private readonly tokenKeys: KeyCache<OrkMeta>;
+  private readonly tokenKeys: KeyCache<TokenKeyMeta>;
   private readonly tenantKeys: LRUCache<string, TenantKeyRow[]>;
   /** Bumped by every invalidation, so reads it aborted can tell and retry. */
   private generation = 0;
@@ -90,11 +99,11 @@ export class Keyring {
     const hit = this.orks.peek(handle);
     if (hit !== undefined) {
       this.deps.onCacheLookup?.('ork', true);
-      return { tenant: hit.meta.tenant, orkId: hit.meta.orkId, handle, orkString };
+      return { tenant: hit.meta.tenant, orkId: hit.meta.orkId, scope: hit.meta.scope, handle, orkString };
     }
     const { key, meta } = await this.orkCopy(handle, orkString);
     zeroize(key);
-    return { tenant: meta.tenant, orkId: meta.orkId, handle, orkString };
+    return { tenant: meta.tenant, orkId: meta.orkId, scope: meta.scope, handle, orkString };
   }
 
   /** The version new data is encrypted under. */
@@ -211,7 +220,7 @@ export class Keyring {
     });
   }
 
-  /** Drops everything cached about one ORK (revocation). */
+  /** Drops everything cached about one ORK (revocation, a scope change). */
   invalidateOrk(tenant: string, orkId: string): void {
     const match = (m: { tenant: string; orkId: string }) => m.tenant === tenant && m.orkId === orkId;
     this.orks.deleteWhere(match);
@@ -319,7 +328,10 @@ export class Keyring {
       zeroize(key);
       throw unauthenticated('the organisation key does not verify');
     }
-    return { key, meta: { tenant: parts.tenant, orkId: parts.orkId } };
+    return {
+      key,
+      meta: { tenant: parts.tenant, orkId: parts.orkId, scope: scopeOf(record.allow, record.reveal) },
+    };
   }
 }
 

@@ -1,6 +1,7 @@
 import { openCiphertext, orkIdToBytes } from '../crypto/index.js';
 import { type ItemError, invalid, SidekeyError } from '../errors/index.js';
 import { CIPHERTEXT_PREFIX, decodeCiphertext } from './ciphertext-string.js';
+import { maskRequested, Reveal } from './reveal.js';
 import { CallKeys, decodeUtf8, type Scope } from './scope.js';
 import type { DecryptResponse, DecryptResult } from './types.js';
 import {
@@ -19,7 +20,11 @@ const UNDECRYPTABLE_ITEM: ItemError = {
   message: 'the ciphertext does not decrypt with this tenant, field, context and organisation key',
 };
 
-/** Per item; a malformed ciphertext string fails the whole call. */
+/**
+ * Per item; a malformed ciphertext string fails the whole call. Masked
+ * (`mask`, or an ORK limited to masked reveal) by the policy of the
+ * request's field.
+ */
 export async function decrypt(scope: Scope, input: unknown): Promise<DecryptResponse> {
   const { deps, audit } = scope;
   const body = asBody(input);
@@ -27,8 +32,11 @@ export async function decrypt(scope: Scope, input: unknown): Promise<DecryptResp
   const field = fieldOf(body);
   const texts = ciphertextsOf(body, deps.limits);
   const context = optionalText(body, 'context', MAX_CONTEXT_BYTES);
+  const maskAsked = maskRequested(body);
   Object.assign(audit, { tenant, fields: [field], count: texts.length });
   const id = await scope.authenticate(tenant);
+  const reveal = Reveal.of(scope, id, maskAsked);
+  await reveal.prepare(field);
   const ownOrkId = orkIdToBytes(id.orkId);
   const results: DecryptResult[] = new Array(texts.length);
   const versions = new Set<number>();
@@ -53,7 +61,8 @@ export async function decrypt(scope: Scope, input: unknown): Promise<DecryptResp
         results[i] = { error: UNDECRYPTABLE_ITEM };
         continue;
       }
-      results[i] = { plaintext: text };
+      const shown = reveal.show(field, text);
+      results[i] = shown.masked ? { plaintext: shown.value, masked: true } : { plaintext: text };
       versions.add(header.tekVersion);
       ok++;
     }

@@ -1,19 +1,22 @@
 import { openRecord } from '../crypto/index.js';
 import type { ItemError } from '../errors/index.js';
+import { isExpired } from '../policy/index.js';
 import type { TokenRow } from '../store/index.js';
 import { recordKeysFor } from './record-keys.js';
+import { maskRequested, Reveal } from './reveal.js';
 import { CallKeys, decodeUtf8, type Scope, storeFailure } from './scope.js';
 import type { DetokenizeResponse, DetokenizeResult } from './types.js';
 import { asBody, MAX_PURPOSE_CHARS, optionalFieldOf, optionalText, tenantOf, tokensOf } from './validate.js';
 
-/** Unknown, deleted, foreign-tenant and other-ORK tokens are the same NOT_FOUND. */
+/** Unknown, deleted, expired, foreign-tenant and other-ORK tokens are the same NOT_FOUND. */
 const NOT_FOUND_ITEM: ItemError = { code: 'NOT_FOUND', message: 'token not found' };
 const CORRUPT_ITEM: ItemError = { code: 'INTERNAL', message: 'the stored record failed its integrity check' };
 
 /**
  * Per item; the audit event names the record of every token revealed (an
  * fpe token's storage id, never the fpe token). With `field`, tokens of
- * other fields are not found and fpe tokens of that field are.
+ * other fields are not found and fpe tokens of that field are. With `mask`
+ * (or an ORK limited to masked reveal) values are masked (reveal.ts).
  */
 export async function detokenize(scope: Scope, input: unknown): Promise<DetokenizeResponse> {
   const { deps, audit } = scope;
@@ -22,8 +25,11 @@ export async function detokenize(scope: Scope, input: unknown): Promise<Detokeni
   const field = optionalFieldOf(body);
   const tokens = tokensOf(body, deps.limits, field);
   const purpose = optionalText(body, 'purpose', MAX_PURPOSE_CHARS * 4);
+  const maskAsked = maskRequested(body);
   Object.assign(audit, { tenant, count: tokens.length, ...(purpose && { purpose }) });
   const id = await scope.authenticate(tenant);
+  const reveal = Reveal.of(scope, id, maskAsked);
+  const now = deps.now();
   const recordKeys = await recordKeysFor(scope, id, field);
   let candidates: string[][];
   try {
@@ -31,7 +37,7 @@ export async function detokenize(scope: Scope, input: unknown): Promise<Detokeni
   } finally {
     recordKeys.close();
   }
-  const rows = await lookup(scope, candidates.flat());
+  const rows = await lookup(scope, candidates.flat(), now);
   const results: DetokenizeResult[] = new Array(tokens.length);
   const revealed: string[] = [];
   const fields = new Set<string>();
@@ -41,7 +47,8 @@ export async function detokenize(scope: Scope, input: unknown): Promise<Detokeni
     row !== undefined &&
     row.tenant === tenant &&
     row.orkId === id.orkId &&
-    (field === undefined || row.field === field);
+    (field === undefined || row.field === field) &&
+    !isExpired(row.expiresAt, now);
   try {
     for (let i = 0; i < tokens.length; i++) {
       let row: TokenRow | undefined;
@@ -67,7 +74,8 @@ export async function detokenize(scope: Scope, input: unknown): Promise<Detokeni
         results[i] = { error: CORRUPT_ITEM };
         continue;
       }
-      results[i] = { value };
+      if (reveal.masked) await reveal.prepare(row.field);
+      results[i] = reveal.show(row.field, value);
       revealed.push(row.token);
       fields.add(row.field);
       versions.add(row.tekVersion);
@@ -84,13 +92,17 @@ export async function detokenize(scope: Scope, input: unknown): Promise<Detokeni
   return { results };
 }
 
-/** Records by token: the ciphertext cache first, then one batched store read. */
-async function lookup(scope: Scope, tokens: readonly string[]): Promise<Map<string, TokenRow>> {
+/**
+ * Records by token: the ciphertext cache first, then one batched store read.
+ * A cached record that has expired is read again: its key may hold a newer
+ * record by now (a deterministic value tokenized again, sql-store.ts write).
+ */
+async function lookup(scope: Scope, tokens: readonly string[], now: number): Promise<Map<string, TokenRow>> {
   const found = new Map<string, TokenRow>();
   const missing = new Set<string>();
   for (const t of tokens) {
     const hit = scope.records?.get(t);
-    if (hit) found.set(t, hit);
+    if (hit && !isExpired(hit.expiresAt, now)) found.set(t, hit);
     else missing.add(t);
   }
   if (missing.size > 0) {

@@ -27,6 +27,8 @@ export interface ServiceDeps {
   readonly tenants: readonly string[];
   readonly durableReveal: boolean;
   readonly recordCache: { readonly max: number; readonly ttlMs: number };
+  /** The clock of token expiry, in ms since the epoch (Date.now; tests pass their own). */
+  readonly now: () => number;
   /** Requests per second this sidecar accepts; undefined = unlimited. */
   readonly rateLimit?: { readonly rate: number; readonly burst: number };
   readonly observe?: (operation: Operation, outcome: string, seconds: number, items: number) => void;
@@ -44,7 +46,11 @@ export interface AuditFields {
   itemErrors?: number;
   tokens?: string[];
   purpose?: string;
-  /** Operation details (the token kind of a tokenize, when not random); never secrets. */
+  /**
+   * Operation details, never secrets: the token kind of a tokenize (when not
+   * random) and its TTL, `masked` for a masked reveal, `denied` (`allow` or
+   * `reveal`) when the ORK's scope refused the call.
+   */
   detail?: Record<string, string | number | boolean>;
 }
 

@@ -9,6 +9,7 @@
  * reveal returns (SIDEKEY_AUDIT_DURABLE_REVEAL).
  */
 import { LRUCache } from 'lru-cache';
+import { refusal } from '../access/index.js';
 import type { AuditEvent } from '../audit/index.js';
 import { permissionDenied, SidekeyError, unauthenticated, unavailable } from '../errors/index.js';
 import type { OrkIdentity } from '../keyring/index.js';
@@ -74,7 +75,17 @@ export class TokenService {
     else for (const t of tokens) this.records.delete(t);
   }
 
-  private async authenticate(ctx: CallContext, tenant: string, audit: AuditFields): Promise<OrkIdentity> {
+  /**
+   * The ORK, its tenant, then its scope: a cached lookup (the scope comes
+   * with the cached identity), never a query per request. A refusal fails
+   * the whole call; the audit event names the ORK, the operation and why.
+   */
+  private async authenticate(
+    ctx: CallContext,
+    tenant: string,
+    audit: AuditFields,
+    operation: Operation,
+  ): Promise<OrkIdentity> {
     if (this.served.size > 0 && !this.served.has(tenant)) {
       throw permissionDenied('this sidecar does not serve that tenant');
     }
@@ -86,6 +97,15 @@ export class TokenService {
     const id = await this.deps.keyring.authenticate(ctx.orkString);
     audit.orkId = id.orkId;
     if (id.tenant !== tenant) throw permissionDenied('the organisation key belongs to another tenant');
+    const refused = refusal(id.scope, operation);
+    if (refused !== undefined) {
+      audit.detail = { ...audit.detail, denied: refused };
+      throw permissionDenied(
+        refused === 'allow'
+          ? `the scope of this organisation key does not allow ${operation}`
+          : 'the scope of this organisation key allows no reveal (--reveal none)',
+      );
+    }
     return id;
   }
 
@@ -100,7 +120,7 @@ export class TokenService {
       deps: this.deps,
       audit,
       records: this.records,
-      authenticate: (tenant) => this.authenticate(ctx, tenant, audit),
+      authenticate: (tenant) => this.authenticate(ctx, tenant, audit, operation),
     };
     let outcome: AuditEvent['outcome'] = 'ok';
     let result: T | undefined;

@@ -1,16 +1,18 @@
 import { RecordSealer, zeroize } from '../crypto/index.js';
-import { fpeFormatOf } from '../policy/index.js';
+import { effectiveTtl, expiresAtOf, fpeFormatOf } from '../policy/index.js';
 import type { TokenRow } from '../store/index.js';
 import { MINTERS } from '../tokens/index.js';
 import { type Scope, storeFailure } from './scope.js';
 import type { TokenizeResponse } from './types.js';
-import { asBody, fieldOf, tenantOf, valuesOf } from './validate.js';
+import { asBody, fieldOf, optionalTtlOf, tenantOf, valuesOf } from './validate.js';
 
 /**
  * All or nothing; resolves only once every returned token is durable. The
  * field's policy chooses the token kind (random, deterministic, fpe); a
  * repeated deterministic or fpe value maps to the record already stored
- * (the insert is idempotent on the record key).
+ * (the insert is idempotent on the record key, and keeps that record's
+ * expiry until it has passed). The TTL is the policy's, or the request's
+ * `ttlSeconds` when shorter.
  */
 export async function tokenize(scope: Scope, input: unknown): Promise<TokenizeResponse> {
   const { deps, audit } = scope;
@@ -18,6 +20,7 @@ export async function tokenize(scope: Scope, input: unknown): Promise<TokenizeRe
   const tenant = tenantOf(body);
   const field = fieldOf(body);
   const values = valuesOf(body, 'values', deps.limits);
+  const requestTtl = optionalTtlOf(body);
   Object.assign(audit, { tenant, fields: [field], count: values.length });
   const id = await scope.authenticate(tenant);
   let policy: Awaited<ReturnType<typeof deps.policies.policyFor>>;
@@ -27,6 +30,9 @@ export async function tokenize(scope: Scope, input: unknown): Promise<TokenizeRe
     throw storeFailure(err);
   }
   if (policy.kind !== 'random') audit.detail = { kind: policy.kind };
+  const ttl = effectiveTtl(policy.ttlSeconds, requestTtl);
+  if (ttl !== null) audit.detail = { ...audit.detail, ttlSeconds: ttl };
+  const expiresAt = expiresAtOf(ttl, deps.now());
   const version = await deps.keyring.primaryVersion(tenant);
   audit.tekVersions = [version];
   const minter = await MINTERS[policy.kind]({
@@ -61,6 +67,7 @@ export async function tokenize(scope: Scope, input: unknown): Promise<TokenizeRe
         tekVersion: version,
         envelope,
         kind: policy.kind,
+        ...(expiresAt !== null && { expiresAt }),
       });
     }
   } finally {

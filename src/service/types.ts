@@ -11,14 +11,19 @@ export interface CallContext {
 export interface TokenizeResponse {
   readonly tokens: string[];
 }
-export type DetokenizeResult = { readonly value: string } | { readonly error: ItemError };
+/** `masked: true` when the value was masked (API.md "Masked reveal"). */
+export type DetokenizeResult =
+  | { readonly value: string; readonly masked?: true }
+  | { readonly error: ItemError };
 export interface DetokenizeResponse {
   readonly results: DetokenizeResult[];
 }
 export interface EncryptResponse {
   readonly ciphertexts: string[];
 }
-export type DecryptResult = { readonly plaintext: string } | { readonly error: ItemError };
+export type DecryptResult =
+  | { readonly plaintext: string; readonly masked?: true }
+  | { readonly error: ItemError };
 export interface DecryptResponse {
   readonly results: DecryptResult[];
 }

@@ -10,6 +10,7 @@
  */
 import { isTokenSyntax } from '../crypto/index.js';
 import { invalid, SidekeyError } from '../errors/index.js';
+import { isValidTtl, MAX_TTL_SECONDS } from '../policy/index.js';
 
 export const TENANT_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const FIELD_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
@@ -104,6 +105,19 @@ export function tokensOf(body: Body, limits: Limits, field?: string): string[] {
     if (!isTokenSyntax(tokens[i]!)) throw invalid(`tokens[${i}] is not a sidekey token`, i);
   }
   return tokens;
+}
+
+/**
+ * `ttlSeconds` of a tokenize (API.md "Expiry"): absent, null or 0 = none (0
+ * is proto3's default, which gRPC cannot tell from absent); else
+ * 1..MAX_TTL_SECONDS whole seconds.
+ */
+export function optionalTtlOf(body: Body): number | undefined {
+  const v = body.ttlSeconds;
+  if (v === undefined || v === null || v === 0) return undefined;
+  if (!isValidTtl(v))
+    throw invalid(`ttlSeconds must be a whole number of seconds from 1 to ${MAX_TTL_SECONDS} (ten years)`);
+  return v;
 }
 
 /** An optional string (absent, null and "" are the same, as in proto3). */

@@ -161,6 +161,25 @@ create table sidekey_changes (
 );
 `,
   },
+  {
+    version: 5,
+    name: 'ORK scopes and token expiry',
+    // (Version 4 is the fleet registry's; the runner applies what is
+    // missing in array order, so a gap or a late 4 is fine.) ORK scopes are
+    // stored by ORK id, never in the ORK string (src/access/ork-scope.ts);
+    // existing ORKs keep every operation and full reveal. Expiring tokens
+    // get a partial index for \`tokens purge-expired\`; tokens without a TTL
+    // (every v1 token) are not in it. Additive: a v1.1 fleet keeps serving.
+    sql: `
+alter table sidekey_orks add column allow_ops text[] not null
+  default array['tokenize', 'detokenize', 'encrypt', 'decrypt', 'delete', 'forget']::text[]
+  check (allow_ops <@ array['tokenize', 'detokenize', 'encrypt', 'decrypt', 'delete', 'forget']::text[]);
+alter table sidekey_orks add column reveal text not null default 'full'
+  check (reveal in ('full', 'masked', 'none'));
+create index sidekey_tokens_expiring on sidekey_tokens (expires_at) where expires_at is not null;
+`,
+  },
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+/** The newest version (not the last entry: a lower version may be appended after a higher one). */
+export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

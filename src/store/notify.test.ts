@@ -8,6 +8,7 @@ describe('key event payloads', () => {
     { kind: 'tek-changed', tenant: 'acme' },
     { kind: 'tenant-shredded', tenant: 'globex' },
     { kind: 'change', tenant: 'acme', changeId: 42 },
+    { kind: 'ork-changed', tenant: 'acme', orkId: '0123456789abcdef0123456789abcdef' },
   ];
 
   it('round-trip', () => {
@@ -26,6 +27,10 @@ describe('key event payloads', () => {
     assert.equal(
       encodeKeyEvent({ kind: 'change', tenant: 'a', changeId: 9 }),
       '{"v":1,"kind":"change","tenant":"a","changeId":9}',
+    );
+    assert.equal(
+      encodeKeyEvent({ kind: 'ork-changed', tenant: 'a', orkId: 'b' }),
+      '{"v":1,"kind":"ork-changed","tenant":"a","orkId":"b"}',
     );
   });
 
@@ -52,6 +57,7 @@ describe('key event payloads', () => {
       '{"v":1,"kind":"change","tenant":"a","changeId":0}',
       '{"v":1,"kind":"change","tenant":"a","changeId":1.5}',
       '{"v":1,"kind":"change","tenant":"a","changeId":"7"}',
+      '{"v":1,"kind":"ork-changed","tenant":"a"}',
       `{"v":1,"kind":"tek-changed","tenant":"${'a'.repeat(300)}"}`,
     ]) {
       assert.equal(decodeKeyEvent(p), undefined, p);
@@ -62,5 +68,6 @@ describe('key event payloads', () => {
     assert.throws(() => encodeKeyEvent({ kind: 'tek-changed', tenant: '' }));
     assert.throws(() => encodeKeyEvent({ kind: 'ork-revoked', tenant: 'a', orkId: '' }));
     assert.throws(() => encodeKeyEvent({ kind: 'change', tenant: 'a', changeId: -1 }));
+    assert.throws(() => encodeKeyEvent({ kind: 'ork-changed', tenant: 'a', orkId: '' }));
   });
 });

@@ -28,6 +28,8 @@ export const KEY_EVENTS_CHANNEL = 'sidekey_key_events';
 
 export type KeyEvent =
   | { readonly kind: 'ork-revoked'; readonly tenant: string; readonly orkId: string }
+  /** An ORK's scope changed (`ork scope`): sidecars drop its cached identity, which carries the scope. */
+  | { readonly kind: 'ork-changed'; readonly tenant: string; readonly orkId: string }
   | { readonly kind: 'tek-changed'; readonly tenant: string }
   | { readonly kind: 'tenant-shredded'; readonly tenant: string }
   /** A field policy was set or deleted: sidecars drop their cached copy. */
@@ -54,7 +56,10 @@ const isId = (v: unknown): v is string =>
 const isChangeId = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
 
 export function encodeKeyEvent(event: KeyEvent): string {
-  if (!isId(event.tenant) || (event.kind === 'ork-revoked' && !isId(event.orkId))) {
+  if (
+    !isId(event.tenant) ||
+    ((event.kind === 'ork-revoked' || event.kind === 'ork-changed') && !isId(event.orkId))
+  ) {
     throw new TypeError('malformed key event');
   }
   switch (event.kind) {
@@ -62,6 +67,7 @@ export function encodeKeyEvent(event: KeyEvent): string {
       if (!isId(event.field)) throw new TypeError('malformed key event');
       return JSON.stringify({ v: EVENT_VERSION, kind: event.kind, tenant: event.tenant, field: event.field });
     case 'ork-revoked':
+    case 'ork-changed':
       return JSON.stringify({ v: EVENT_VERSION, kind: event.kind, tenant: event.tenant, orkId: event.orkId });
     case 'change':
       if (!isChangeId(event.changeId)) throw new TypeError('malformed key event');
@@ -99,6 +105,8 @@ export function decodeKeyEvent(payload: string): KeyEvent | undefined {
   switch (o.kind) {
     case 'ork-revoked':
       return isId(o.orkId) ? { kind: 'ork-revoked', tenant: o.tenant, orkId: o.orkId } : undefined;
+    case 'ork-changed':
+      return isId(o.orkId) ? { kind: 'ork-changed', tenant: o.tenant, orkId: o.orkId } : undefined;
     case 'tek-changed':
       return { kind: 'tek-changed', tenant: o.tenant };
     case 'tenant-shredded':

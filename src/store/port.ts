@@ -45,6 +45,13 @@ export interface OrkRow {
    * ORK that starts a lineage. Ciphertext: never an ORK or a secret in clear.
    */
   readonly lineageSeal?: Buffer | null;
+  /**
+   * The ORK's scope (v1.1, migration 5; src/access/ork-scope.ts): the
+   * operations it may call and how much a reveal shows it. Undefined on
+   * insert: every operation, `full`.
+   */
+  readonly allow?: readonly string[];
+  readonly reveal?: string;
 }
 
 export type TokenKindName = 'random' | 'deterministic' | 'fpe';
@@ -59,6 +66,8 @@ export interface TokenRow {
   readonly envelope: Buffer;
   /** Written with the record (default `random`); not read back on the hot path. */
   readonly kind?: TokenKindName;
+  /** When the token stops being readable (v1.1 expiry); null or undefined: never. */
+  readonly expiresAt?: Date | null;
 }
 
 export type MaskRule = 'last4' | 'first6last4' | 'email' | 'redact';
@@ -190,8 +199,19 @@ export interface Store {
   getOrk(tenant: string, orkId: string): Promise<OrkRow | undefined>;
   listOrks(tenant: string): Promise<OrkRow[]>;
   revokeOrk(tenant: string, orkId: string): Promise<boolean>;
+  /** Changes an active ORK's scope and announces `ork-changed` in the same transaction; false if no active ORK. */
+  setOrkScope(
+    tenant: string,
+    orkId: string,
+    scope: { readonly allow: readonly string[]; readonly reveal: string },
+  ): Promise<boolean>;
 
-  /** One transaction: every row or none. Idempotent (primary keys, ON CONFLICT DO NOTHING). */
+  /**
+   * One transaction: every row or none. Idempotent (primary keys, ON
+   * CONFLICT DO NOTHING), except that a token row whose `expires_at` has
+   * passed is replaced (a deterministic or fpe value tokenized again after
+   * its token expired gets a readable record).
+   */
   write(batch: WriteBatch): Promise<void>;
   getTokens(tokens: readonly string[]): Promise<TokenRow[]>;
   deleteTokens(tenant: string, orkId: string, tokens: readonly string[]): Promise<number>;
@@ -281,6 +301,12 @@ export interface Store {
 
   /** The fleet registry: sidecars and the numbered changes they acknowledge (src/fleet). */
   readonly fleet: FleetRegistry;
+
+  // Expiry (sql-expiry.ts).
+
+  /** Deletes up to `limit` token rows that expired at or before `now` (of `tenant`, or of all); returns how many. */
+  purgeExpiredTokens(tenant: string | undefined, now: Date, limit: number): Promise<number>;
+  countExpiredTokens(tenant: string | undefined, now: Date): Promise<number>;
 
   close(): Promise<void>;
 }

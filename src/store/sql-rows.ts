@@ -14,6 +14,7 @@ export function tokenRow(x: Row): TokenRow {
     orkId: x.ork_id as string,
     tekVersion: x.tek_version as number,
     envelope: toBuffer(x.envelope),
+    expiresAt: (x.expires_at as Date | null | undefined) ?? null,
   };
 }
 

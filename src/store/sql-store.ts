@@ -20,16 +20,16 @@ import type {
   WriteBatch,
 } from './port.js';
 import { type SqlClient, toBuffer } from './sql-client.js';
+import { SqlExpiry } from './sql-expiry.js';
 import { hex, type Row, tenantKeyRow, tokenRow } from './sql-rows.js';
-import { SqlTokenKinds } from './sql-token-kinds.js';
 
 /**
  * Sidecar and administrative operations live here; the operator-only key
  * lifecycle (rotation, re-encryption, retirement, shredding) is inherited
  * from SqlLifecycle (sql-lifecycle.ts), field policies and token-kind keys
- * from SqlTokenKinds (sql-token-kinds.ts).
+ * from SqlTokenKinds (sql-token-kinds.ts), expiry from SqlExpiry (sql-expiry.ts).
  */
-export class SqlStore extends SqlTokenKinds implements Store {
+export class SqlStore extends SqlExpiry implements Store {
   readonly fleet = new SqlFleetRegistry(this.sql);
 
   constructor(
@@ -146,9 +146,27 @@ export class SqlStore extends SqlTokenKinds implements Store {
 
   async insertOrk(row: Omit<OrkRow, 'createdAt' | 'revokedAt' | 'state'>): Promise<void> {
     await this.sql.query(
-      'insert into sidekey_orks (tenant, ork_id, label, fingerprint) values ($1, $2, $3, $4)',
-      [row.tenant, row.orkId, row.label, row.fingerprint],
+      `insert into sidekey_orks (tenant, ork_id, label, fingerprint, allow_ops, reveal)
+       values ($1, $2, $3, $4, coalesce($5::text[], array['tokenize', 'detokenize', 'encrypt', 'decrypt', 'delete', 'forget']), coalesce($6, 'full'))`,
+      [row.tenant, row.orkId, row.label, row.fingerprint, row.allow ?? null, row.reveal ?? null],
     );
+  }
+
+  /** Changes the scope and, in the same transaction, tells every sidecar to drop the ORK's cached identity. */
+  async setOrkScope(
+    tenant: string,
+    orkId: string,
+    scope: { readonly allow: readonly string[]; readonly reveal: string },
+  ): Promise<boolean> {
+    return this.sql.transaction(async (tx) => {
+      const r = await tx.query(
+        `update sidekey_orks set allow_ops = $3::text[], reveal = $4
+          where tenant = $1 and ork_id = $2 and state = 'active'`,
+        [tenant, orkId, scope.allow, scope.reveal],
+      );
+      if (r.rowCount > 0) await notifyKeyEvent(tx, { kind: 'ork-changed', tenant, orkId });
+      return r.rowCount > 0;
+    });
   }
 
   async getOrk(tenant: string, orkId: string): Promise<OrkRow | undefined> {
@@ -181,20 +199,36 @@ export class SqlStore extends SqlTokenKinds implements Store {
   }
 
   /**
-   * One statement, so one round trip and its own transaction: both inserts
+   * One statement, so one round trip and its own transaction: the inserts
    * are data-modifying CTEs of a single statement, atomic together (an
    * explicit BEGIN … COMMIT took four round trips per flush).
+   *
+   * Expiry (docs/architecture.md ADR-14): a deterministic or fpe record key
+   * can already hold an expired record, which `on conflict do nothing`
+   * would keep, leaving the value's token unreadable for good. So `expired`
+   * first deletes the expired rows of those keys, and the token insert
+   * waits for it (it reads its count): a row deleted earlier in the same
+   * statement no longer conflicts. Random tokens are never looked up (a new
+   * random token is never an existing key), so a random batch costs nothing
+   * more. A delete rather than `on conflict do update`: the sidecar role
+   * keeps its grants (no UPDATE on token rows).
    */
   async write(batch: WriteBatch): Promise<void> {
     if (batch.tokens.length === 0 && batch.audit.length === 0) return;
     const t = batch.tokens;
     const a = batch.audit;
+    const reusable = t.filter((r) => r.kind !== undefined && r.kind !== 'random').map((r) => r.token);
     await this.sql.query(
-      `with tokens as (
-         insert into sidekey_tokens (token, tenant, field, ork_id, tek_version, envelope, kind)
-         select token, tenant, field, ork_id, tek_version, decode(envelope, 'hex'), kind
-           from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $12::text[])
-                as u(token, tenant, field, ork_id, tek_version, envelope, kind)
+      `with expired as (
+         delete from sidekey_tokens
+          where token = any($14::text[]) and expires_at is not null and expires_at <= now()
+         returning 1
+       ), tokens as (
+         insert into sidekey_tokens (token, tenant, field, ork_id, tek_version, envelope, kind, expires_at)
+         select token, tenant, field, ork_id, tek_version, decode(envelope, 'hex'), kind, expires_at::timestamptz
+           from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $12::text[], $13::text[])
+                as u(token, tenant, field, ork_id, tek_version, envelope, kind, expires_at)
+          where (select count(*) from expired) >= 0
          on conflict (token) do nothing
        ), audit as (
          insert into sidekey_audit_events (chain_id, seq, prev_hash, hash, event)
@@ -217,6 +251,8 @@ export class SqlStore extends SqlTokenKinds implements Store {
         a.map((r) => hex(r.hash)),
         a.map((r) => r.event),
         t.map((r) => r.kind ?? 'random'),
+        t.map((r) => r.expiresAt?.toISOString() ?? null),
+        reusable,
       ],
       { prepareAs: 'sidekey_write' },
     );
@@ -225,7 +261,8 @@ export class SqlStore extends SqlTokenKinds implements Store {
   async getTokens(tokens: readonly string[]): Promise<TokenRow[]> {
     if (tokens.length === 0) return [];
     const r = await this.sql.query(
-      'select token, tenant, field, ork_id, tek_version, envelope from sidekey_tokens where token = any($1::text[])',
+      `select token, tenant, field, ork_id, tek_version, envelope, expires_at
+         from sidekey_tokens where token = any($1::text[])`,
       [tokens],
       { prepareAs: 'sidekey_get_tokens' },
     );
@@ -313,6 +350,8 @@ function orkRow(x: Row): OrkRow {
     createdAt: x.created_at as Date,
     revokedAt: (x.revoked_at as Date | null) ?? null,
     lineageSeal: x.lineage_seal === null || x.lineage_seal === undefined ? null : toBuffer(x.lineage_seal),
+    ...(Array.isArray(x.allow_ops) && { allow: x.allow_ops as string[] }),
+    ...(typeof x.reveal === 'string' && { reveal: x.reveal }),
   };
 }
 

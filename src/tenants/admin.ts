@@ -2,6 +2,8 @@
  * Tenant and ORK administration, shared by the CLI and the first-start
  * bootstrap. Key material is generated here, wrapped at once and zeroed.
  */
+
+import type { OrkScope } from '../access/index.js';
 import {
   encodeOrkString,
   generateKey,
@@ -70,8 +72,13 @@ export interface IssuedOrk {
   readonly orkString: string;
 }
 
-/** Issues a new ORK for an existing tenant. */
-export async function issueOrk(deps: AdminDeps, tenant: string, label: string): Promise<IssuedOrk> {
+/** Issues a new ORK for an existing tenant, with `scope` (default: every operation, full reveal). */
+export async function issueOrk(
+  deps: AdminDeps,
+  tenant: string,
+  label: string,
+  scope?: OrkScope,
+): Promise<IssuedOrk> {
   assertTenantName(tenant);
   const tenants = await deps.store.listTenants();
   const row = tenants.find((t) => t.tenant === tenant);
@@ -82,7 +89,13 @@ export async function issueOrk(deps: AdminDeps, tenant: string, label: string): 
     const orkId = newOrkId(deps.random);
     const kek = deps.keks.primary;
     const wrapped = await kek.wrap(ork, kmsContext.ork(tenant, orkId));
-    await deps.store.insertOrk({ tenant, orkId, label, fingerprint: orkFingerprint(ork) });
+    await deps.store.insertOrk({
+      tenant,
+      orkId,
+      label,
+      fingerprint: orkFingerprint(ork),
+      ...(scope !== undefined && { allow: scope.allow, reveal: scope.reveal }),
+    });
     return { orkId, orkString: encodeOrkString({ tenant, orkId, kekRef: kek.kekRef, wrapped }) };
   } finally {
     zeroize(ork);

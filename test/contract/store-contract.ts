@@ -49,7 +49,11 @@ export function auditRows(chainId: string, fromSeq: number, count: number): Audi
 }
 
 const byToken = (a: TokenRow, b: TokenRow) => a.token.localeCompare(b.token);
-const plainToken = (r: TokenRow) => ({ ...r, envelope: Buffer.from(r.envelope) });
+const plainToken = (r: TokenRow) => ({
+  ...r,
+  envelope: Buffer.from(r.envelope),
+  expiresAt: r.expiresAt ?? null,
+});
 
 export function runStoreContract(opts: StoreContractOptions): void {
   describe(`store contract: ${opts.name}`, () => {
@@ -205,6 +209,94 @@ export function runStoreContract(opts: StoreContractOptions): void {
       await store.write({ tokens: [{ ...first, envelope: randomBytes(48), field: 'other' }], audit: [] });
       const [got] = await store.getTokens([first.token]);
       assert.deepEqual(got && plainToken(got), plainToken(first));
+    });
+
+    it('expiry: expires_at is written and read back; purge deletes only expired rows, in batches', async () => {
+      const tenant = await newTenant();
+      const other = await newTenant();
+      const ork = freshOrkId();
+      const now = Date.now();
+      const past = new Date(now - 60_000);
+      const future = new Date(now + 3600_000);
+      const expired = Array.from({ length: 5 }, () => tokenRow(tenant, ork, { expiresAt: past }));
+      const live = [tokenRow(tenant, ork, { expiresAt: future }), tokenRow(tenant, ork)];
+      const elsewhere = tokenRow(other, ork, { expiresAt: past });
+      await store.write({ tokens: [...expired, ...live, elsewhere], audit: [] });
+      const [one] = await store.getTokens([expired[0]!.token]);
+      assert.equal(one?.expiresAt?.getTime(), past.getTime());
+      assert.equal((await store.getTokens([live[1]!.token]))[0]?.expiresAt, null);
+
+      const cut = new Date(now);
+      assert.equal(await store.countExpiredTokens(tenant, cut), 5);
+      assert.equal(await store.purgeExpiredTokens(tenant, cut, 2), 2);
+      assert.equal(await store.purgeExpiredTokens(tenant, cut, 10), 3);
+      assert.equal(await store.purgeExpiredTokens(tenant, cut, 10), 0);
+      assert.equal((await store.getTokens(live.map((t) => t.token))).length, 2);
+      assert.equal(
+        (await store.countExpiredTokens(undefined, cut)) >= 1,
+        true,
+        'the other tenant is untouched',
+      );
+      assert.equal((await store.getTokens([elsewhere.token])).length, 1);
+      assert.equal((await store.purgeExpiredTokens(undefined, cut, 1000)) >= 1, true);
+      assert.equal((await store.getTokens([elsewhere.token])).length, 0);
+    });
+
+    it('write replaces an expired deterministic or fpe record of the same key, and keeps a live one', async () => {
+      const tenant = await newTenant();
+      const ork = freshOrkId();
+      const gone = tokenRow(tenant, ork, { kind: 'deterministic', expiresAt: new Date(Date.now() - 1000) });
+      const alive = tokenRow(tenant, ork, { kind: 'fpe', expiresAt: new Date(Date.now() + 3600_000) });
+      const randomGone = tokenRow(tenant, ork, { expiresAt: new Date(Date.now() - 1000) });
+      await store.write({ tokens: [gone, alive, randomGone], audit: [] });
+      const again = [gone, alive, randomGone].map((r) => ({
+        ...r,
+        envelope: randomBytes(48),
+        expiresAt: null,
+      }));
+      await store.write({ tokens: again, audit: [] });
+      const got = new Map((await store.getTokens(again.map((r) => r.token))).map((r) => [r.token, r]));
+      assert.deepEqual(Buffer.from(got.get(gone.token)!.envelope), again[0]!.envelope, 'replaced');
+      assert.equal(got.get(gone.token)?.expiresAt, null);
+      assert.deepEqual(Buffer.from(got.get(alive.token)!.envelope), alive.envelope, 'kept');
+      // A random token is never minted twice: its rows are not looked at.
+      assert.deepEqual(Buffer.from(got.get(randomGone.token)!.envelope), randomGone.envelope);
+    });
+
+    it('ORK scopes: every operation and full by default; set on insert; changed only for an active ORK', async () => {
+      const tenant = await newTenant();
+      const a = freshOrkId();
+      const b = freshOrkId();
+      await store.insertOrk({ tenant, orkId: a, label: '', fingerprint: 'fp' });
+      await store.insertOrk({
+        tenant,
+        orkId: b,
+        label: '',
+        fingerprint: 'fp',
+        allow: ['tokenize'],
+        reveal: 'none',
+      });
+      const all = ['tokenize', 'detokenize', 'encrypt', 'decrypt', 'delete', 'forget'];
+      assert.deepEqual(
+        [(await store.getOrk(tenant, a))?.allow, (await store.getOrk(tenant, a))?.reveal],
+        [all, 'full'],
+      );
+      assert.deepEqual(
+        [(await store.getOrk(tenant, b))?.allow, (await store.getOrk(tenant, b))?.reveal],
+        [['tokenize'], 'none'],
+      );
+      assert.equal(
+        await store.setOrkScope(tenant, a, { allow: ['detokenize', 'decrypt'], reveal: 'masked' }),
+        true,
+      );
+      const changed = await store.getOrk(tenant, a);
+      assert.deepEqual([changed?.allow, changed?.reveal], [['detokenize', 'decrypt'], 'masked']);
+      assert.equal(await store.setOrkScope(tenant, freshOrkId(), { allow: [], reveal: 'none' }), false);
+      await store.revokeOrk(tenant, b);
+      assert.equal(await store.setOrkScope(tenant, b, { allow: all, reveal: 'full' }), false);
+      // The schema refuses what no release knows.
+      await assert.rejects(store.setOrkScope(tenant, a, { allow: ['everything'], reveal: 'full' }));
+      await assert.rejects(store.setOrkScope(tenant, a, { allow: all, reveal: 'some' }));
     });
 
     it('getTokens returns the known tokens of a batch and skips unknown ones', async () => {

@@ -72,6 +72,15 @@ let bin: string;
 const DOCUMENTED_POLICIES = [
   { field: 'customer_email', kind: 'deterministic', alphabet: null, keepPrefix: 0, keepSuffix: 0 },
   { field: 'card', kind: 'fpe', alphabet: 'digits', keepPrefix: 6, keepSuffix: 4 },
+  {
+    field: 'card_number',
+    kind: 'random',
+    alphabet: null,
+    keepPrefix: 0,
+    keepSuffix: 0,
+    mask: 'last4',
+    ttlSeconds: 7_776_000,
+  },
 ] as const;
 
 before(async () => {

@@ -33,10 +33,17 @@ interface Both {
   readonly grpc: GrpcOutcome;
 }
 
+/** The request under its proto field names (`ttlSeconds` is `ttl_seconds` in the .proto). */
+function protoNamed(request: object): object {
+  return Object.fromEntries(
+    Object.entries(request).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]),
+  );
+}
+
 async function both(method: Method, request: object, ork: string | undefined): Promise<Both> {
   const [http, grpc] = await Promise.all([
     post(d.url, PATHS[method], ork, request),
-    callGrpc(client, method, request, ork === undefined ? {} : { ork }),
+    callGrpc(client, method, protoNamed(request), ork === undefined ? {} : { ork }),
   ]);
   return { http, grpc };
 }
@@ -75,6 +82,13 @@ before(async () => {
     alphabet: 'digits',
     keepPrefix: 6,
     keepSuffix: 4,
+  });
+  await d.daemon.store.putPolicy({
+    ...policy,
+    field: 'pan',
+    kind: 'random',
+    mask: 'last4',
+    ttlSeconds: 3600,
   });
 });
 after(async () => {
@@ -181,7 +195,58 @@ describe('parity', () => {
     assert.deepEqual(asJson(g.response), h.body);
   });
 
+  it('masked reveal (detokenize and decrypt) and a tokenize TTL: identical on both transports', async () => {
+    const t = await both(
+      'Tokenize',
+      { tenant: 'demo', field: 'pan', values: ['4111 1111 1111 1111'], ttlSeconds: 60 },
+      d.ork,
+    );
+    assertEquivalent(t, false);
+    assert.ok(t.grpc.ok);
+    const tokens = [...t.http.body.tokens, ...t.grpc.response.tokens, 'tok_AAAAAAAAAAAAAAAAAAAAAA'];
+    const r = await both('Detokenize', { tenant: 'demo', tokens, mask: true }, d.ork);
+    assertEquivalent(r);
+    const masked = { value: '**** **** **** 1111', masked: true };
+    assert.deepEqual(r.http.body.results, [
+      masked,
+      masked,
+      { error: { code: 'NOT_FOUND', message: 'token not found' } },
+    ]);
+    const plain = await both(
+      'Detokenize',
+      { tenant: 'demo', tokens: tokens.slice(0, 2), mask: false },
+      d.ork,
+    );
+    assertEquivalent(plain);
+    assert.deepEqual(plain.http.body.results, [
+      { value: '4111 1111 1111 1111' },
+      { value: '4111 1111 1111 1111' },
+    ]);
+    const e = await post(d.url, '/v1/encrypt', d.ork, {
+      tenant: 'demo',
+      field: 'pan',
+      plaintexts: ['5500-0000-0000-0004'],
+    });
+    const p = await both(
+      'Decrypt',
+      { tenant: 'demo', field: 'pan', ciphertexts: e.body.ciphertexts, mask: true },
+      d.ork,
+    );
+    assertEquivalent(p);
+    assert.deepEqual(p.http.body.results, [{ plaintext: '****-****-****-0004', masked: true }]);
+  });
+
   const failures: [string, Method, () => object, (() => string | undefined)?][] = [
+    [
+      'ttlSeconds negative',
+      'Tokenize',
+      () => ({ tenant: 'demo', field: 'f', values: ['v'], ttlSeconds: -5 }),
+    ],
+    [
+      'ttlSeconds above ten years',
+      'Tokenize',
+      () => ({ tenant: 'demo', field: 'f', values: ['v'], ttlSeconds: 315_360_001 }),
+    ],
     [
       'fpe value too short',
       'Tokenize',

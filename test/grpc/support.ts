@@ -198,6 +198,7 @@ export function asJson(value: unknown): unknown {
       continue;
     }
     if (v === null || v === undefined) continue;
+    if (v === false) continue; // proto3 JSON leaves out default values (masked: false)
     out[k] = asJson(v);
   }
   return out;

@@ -29,6 +29,8 @@ export interface TokenizeRequest {
   readonly tenant: string;
   readonly field: string;
   readonly values: readonly string[];
+  /** Time to live of the tokens in seconds (1 to 315360000); the field policy's TTL wins when shorter (v1.1). */
+  readonly ttlSeconds?: number;
 }
 export interface TokenizeResponse {
   readonly tokens: string[];
@@ -41,10 +43,13 @@ export interface DetokenizeRequest {
   readonly purpose?: string;
   /** The field the tokens were made for: needed for fpe tokens (token kinds, v1.1). */
   readonly field?: string;
+  /** Masked reveal: values come back masked by their field's policy (v1.1). */
+  readonly mask?: boolean;
 }
 /** The value of a token, or why there is none (`NOT_FOUND`, `FAILED_PRECONDITION`). */
 export type DetokenizeResult =
-  | { readonly value: string; readonly error?: undefined }
+  /** `masked`: the value was masked by its field's policy (v1.1). */
+  | { readonly value: string; readonly masked?: boolean; readonly error?: undefined }
   | { readonly error: ItemError; readonly value?: undefined };
 export interface DetokenizeResponse {
   readonly results: DetokenizeResult[];
@@ -66,9 +71,11 @@ export interface DecryptRequest {
   readonly field: string;
   readonly ciphertexts: readonly string[];
   readonly context?: string;
+  /** Masked reveal by the request field's policy (v1.1). */
+  readonly mask?: boolean;
 }
 export type DecryptResult =
-  | { readonly plaintext: string; readonly error?: undefined }
+  | { readonly plaintext: string; readonly masked?: boolean; readonly error?: undefined }
   | { readonly error: ItemError; readonly plaintext?: undefined };
 export interface DecryptResponse {
   readonly results: DecryptResult[];

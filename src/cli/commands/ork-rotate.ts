@@ -5,6 +5,7 @@
  * is encrypted under it, records in the store that OLD is being replaced by
  * it (ids only — sidekey never stores an ORK), then moves OLD's records to
  * the new ORK at the primary TEK version (src/lifecycle/move-records.ts).
+ * The new ORK gets the old one's scope (allowed operations, reveal level).
  * An interrupted run is resumed by running the same command again: NEW then
  * exists and must hold the same new ORK. Afterwards OLD can be revoked.
  *
@@ -47,10 +48,12 @@ export async function orkRotateCommand(args: Parsed, io: CliIo): Promise<number>
             );
           }
           newString = await issueInto(newFile, async () => {
+            // The new ORK gets the old one's scope (API.md "ORK scopes").
             const issued = await issueOrk(
               { store: ctx.store, keks: ctx.keks, random: systemRandom },
               tenant,
               label ?? `replaces ${from.orkId}`,
+              from.scope,
             );
             await ctx.audit({
               operation: 'ork.issue',

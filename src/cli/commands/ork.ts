@@ -1,12 +1,14 @@
+import { FULL_SCOPE, scopeOf } from '../../access/index.js';
 import { ORK_ID_PATTERN, systemRandom } from '../../crypto/index.js';
 import { issueOrk } from '../../tenants/index.js';
 import { withAdmin } from '../admin-context.js';
 import { flag, option, type Parsed, required } from '../args.js';
 import { awaitFleet } from '../fleet-wait.js';
 import { CliError, type CliIo, table, usageError } from '../io.js';
+import { scopeChange } from './ork-scope.js';
 
 const USAGE =
-  'usage: sidekey ork issue --tenant <tenant> [--label L] | ork list --tenant <tenant> [--json] | ork revoke --tenant <tenant> <ork-id> | ork rotate --tenant <tenant> --from-file OLD --new-ork-file NEW';
+  'usage: sidekey ork issue --tenant <tenant> [--label L] [--allow OPS] [--reveal full|masked|none] | ork list --tenant <tenant> [--json] | ork revoke --tenant <tenant> <ork-id> | ork scope --tenant <tenant> <ork-id> [--allow OPS] [--reveal …] | ork rotate --tenant <tenant> --from-file OLD --new-ork-file NEW';
 
 export async function orkCommand(args: Parsed, io: CliIo): Promise<number> {
   const [sub, id] = args.positionals;
@@ -16,13 +18,21 @@ export async function orkCommand(args: Parsed, io: CliIo): Promise<number> {
       const label = option(args, 'label') ?? '';
       if (label.length > 200 || !label.isWellFormed())
         throw usageError('--label must be at most 200 characters');
+      const scope = scopeChange(args, FULL_SCOPE);
       const issued = await withAdmin(io, async (ctx) => {
         const result = await issueOrk(
           { store: ctx.store, keks: ctx.keks, random: systemRandom },
           tenant,
           label,
+          scope,
         );
-        await ctx.audit({ operation: 'ork.issue', outcome: 'ok', tenant, orkId: result.orkId });
+        await ctx.audit({
+          operation: 'ork.issue',
+          outcome: 'ok',
+          tenant,
+          orkId: result.orkId,
+          detail: { allow: scope.allow.join(','), reveal: scope.reveal },
+        });
         return result;
       });
       // The ORK string alone on stdout, once; sidekey keeps no copy.
@@ -40,9 +50,16 @@ export async function orkCommand(args: Parsed, io: CliIo): Promise<number> {
         fingerprint: o.fingerprint,
         createdAt: o.createdAt.toISOString(),
         revokedAt: o.revokedAt?.toISOString() ?? null,
+        ...scopeOf(o.allow, o.reveal),
       }));
       if (flag(args, 'json')) io.stdout(`${JSON.stringify(rows, null, 2)}\n`);
-      else io.stdout(table(rows, ['id', 'label', 'state', 'createdAt', 'revokedAt']));
+      else
+        io.stdout(
+          table(
+            rows.map((r) => ({ ...r, allow: r.allow.join(',') })),
+            ['id', 'label', 'state', 'allow', 'reveal', 'createdAt', 'revokedAt'],
+          ),
+        );
       return 0;
     }
     case 'revoke': {
@@ -73,6 +90,8 @@ export async function orkCommand(args: Parsed, io: CliIo): Promise<number> {
     }
     case 'rotate':
       return (await import('./ork-rotate.js')).orkRotateCommand(args, io);
+    case 'scope':
+      return (await import('./ork-scope.js')).orkScopeCommand(args, io);
     default:
       throw usageError(USAGE);
   }

@@ -81,7 +81,7 @@ export function createHandlers(deps: HandlerDeps): SidekeyHandlers {
         requestId,
         caller: 'grpc',
       };
-      deps.service[method](call.request, ctx).then(
+      deps.service[method](jsonNamed(call.request), ctx).then(
         (response) => {
           // After a cancel or an expired deadline grpc-js has already ended the call.
           if (!call.cancelled) callback(null, response, trailer);
@@ -149,6 +149,25 @@ function stringFieldsOf(descriptor: object): Map<number, StringField> {
       .filter((f) => f.type === 'TYPE_STRING')
       .map((f) => [f.number, { name: f.name, repeated: f.label === 'LABEL_REPEATED' }]),
   );
+}
+
+/**
+ * The request under its proto3 JSON names (`ttl_seconds` → `ttlSeconds`),
+ * as HTTP gives it to the service; the synthetic oneof of an `optional`
+ * field (`_ttl_seconds`) is left out. Most requests have no such key and
+ * pass unchanged.
+ */
+export function jsonNamed(request: object): object {
+  const keys = Object.keys(request);
+  if (!keys.some((k) => k.includes('_'))) return request;
+  const out: Record<string, unknown> = {};
+  for (const k of keys) {
+    if (k.startsWith('_')) continue;
+    out[k.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase())] = (request as Record<string, unknown>)[
+      k
+    ];
+  }
+  return out;
 }
 
 function requestIdOf(metadata: Metadata): string {

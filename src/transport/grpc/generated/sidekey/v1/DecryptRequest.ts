@@ -15,6 +15,11 @@ export interface DecryptRequest {
    * The context given to Encrypt.
    */
   'context'?: (string);
+  /**
+   * Mask every plaintext by the policy of field (v1.1), as in
+   * DetokenizeRequest.
+   */
+  'mask'?: (boolean);
 }
 
 export interface DecryptRequest__Output {
@@ -31,4 +36,9 @@ export interface DecryptRequest__Output {
    * The context given to Encrypt.
    */
   'context': (string);
+  /**
+   * Mask every plaintext by the policy of field (v1.1), as in
+   * DetokenizeRequest.
+   */
+  'mask': (boolean);
 }

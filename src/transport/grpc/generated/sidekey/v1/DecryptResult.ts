@@ -8,6 +8,10 @@ import type { Error as _sidekey_v1_Error, Error__Output as _sidekey_v1_Error__Ou
 export interface DecryptResult {
   'plaintext'?: (string);
   'error'?: (_sidekey_v1_Error | null);
+  /**
+   * True when plaintext is masked (v1.1).
+   */
+  'masked'?: (boolean);
   'result'?: "plaintext"|"error";
 }
 
@@ -17,5 +21,9 @@ export interface DecryptResult {
 export interface DecryptResult__Output {
   'plaintext'?: (string);
   'error'?: (_sidekey_v1_Error__Output | null);
+  /**
+   * True when plaintext is masked (v1.1).
+   */
+  'masked': (boolean);
   'result'?: "plaintext"|"error";
 }

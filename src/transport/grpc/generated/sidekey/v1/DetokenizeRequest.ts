@@ -18,6 +18,12 @@ export interface DetokenizeRequest {
    * NOT_FOUND. Optional for other tokens.
    */
   'field'?: (string);
+  /**
+   * Mask every value by its field's policy (v1.1; redact for a field
+   * without a policy). An ORK limited to masked reveal always gets masked
+   * values.
+   */
+  'mask'?: (boolean);
 }
 
 export interface DetokenizeRequest__Output {
@@ -37,4 +43,10 @@ export interface DetokenizeRequest__Output {
    * NOT_FOUND. Optional for other tokens.
    */
   'field': (string);
+  /**
+   * Mask every value by its field's policy (v1.1; redact for a field
+   * without a policy). An ORK limited to masked reveal always gets masked
+   * values.
+   */
+  'mask': (boolean);
 }

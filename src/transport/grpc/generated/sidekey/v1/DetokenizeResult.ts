@@ -8,6 +8,10 @@ import type { Error as _sidekey_v1_Error, Error__Output as _sidekey_v1_Error__Ou
 export interface DetokenizeResult {
   'value'?: (string);
   'error'?: (_sidekey_v1_Error | null);
+  /**
+   * True when value is masked (v1.1).
+   */
+  'masked'?: (boolean);
   'result'?: "value"|"error";
 }
 
@@ -17,5 +21,9 @@ export interface DetokenizeResult {
 export interface DetokenizeResult__Output {
   'value'?: (string);
   'error'?: (_sidekey_v1_Error__Output | null);
+  /**
+   * True when value is masked (v1.1).
+   */
+  'masked': (boolean);
   'result'?: "value"|"error";
 }

@@ -15,6 +15,14 @@ export interface TokenizeRequest {
    * exactly as given, the empty string included.
    */
   'values'?: (string)[];
+  /**
+   * The tokens' time to live in seconds (v1.1), 1 to 315360000 (ten years).
+   * The field policy's TTL wins when it is shorter. Unset or 0 (proto3 cannot
+   * tell them apart): the policy's TTL (none for a field without a policy).
+   * Not `optional`: protoc before 3.15 (Debian 12's grpc-tools bundles 3.5)
+   * cannot compile proto3 optional fields. JSON: ttlSeconds.
+   */
+  'ttl_seconds'?: (number);
 }
 
 export interface TokenizeRequest__Output {
@@ -31,4 +39,12 @@ export interface TokenizeRequest__Output {
    * exactly as given, the empty string included.
    */
   'values': (string)[];
+  /**
+   * The tokens' time to live in seconds (v1.1), 1 to 315360000 (ten years).
+   * The field policy's TTL wins when it is shorter. Unset or 0 (proto3 cannot
+   * tell them apart): the policy's TTL (none for a field without a policy).
+   * Not `optional`: protoc before 3.15 (Debian 12's grpc-tools bundles 3.5)
+   * cannot compile proto3 optional fields. JSON: ttlSeconds.
+   */
+  'ttl_seconds': (number);
 }

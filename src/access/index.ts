@@ -1,0 +1,1 @@
+export * from './ork-scope.js';
