@@ -38,6 +38,9 @@ const REQUIRED_IN_REQUESTS: Record<string, readonly string[]> = {
 /** Response fields that may be absent (proto3 JSON omits an empty string). */
 const OPTIONAL_IN_RESPONSES: Record<string, readonly string[]> = {
   Error: ['requestId'],
+  // Set only on a masked item (proto3 JSON leaves out false).
+  DetokenizeResult: ['masked'],
+  DecryptResult: ['masked'],
 };
 
 const INT32 = { type: 'integer', minimum: -2147483648, maximum: 2147483647 };
