@@ -4,7 +4,10 @@
 #   docker run --read-only -v sidekey-data:/var/lib/sidekey -v sidekey-run:/run/sidekey sidekey
 # The steps below are rehearsed without Docker by test/k8s/image.test.ts:
 # keep the two in step.
-ARG NODE_IMAGE=node:24-slim
+# Pinned by digest (the multi-platform index of node:24-slim: Node 24.19.0 on Debian bookworm,
+# built 2026-08-03, as published in docker-library/repo-info repos/node/remote/24-slim.md).
+# A tag moves; a digest does not. Refreshing it is a reviewed change: docs/supply-chain.md.
+ARG NODE_IMAGE=node:24-slim@sha256:cd84903a12dbd26b46f1f3b8144a2568c41c5d37ddd0c7a80a34c7a19786b35f
 
 # 1. Build: every dependency, TypeScript → dist/.
 FROM ${NODE_IMAGE} AS build

@@ -54,6 +54,12 @@ const loadAtStart = loadAverage();
 const scratch = mkdtempSync(join(tmpdir(), 'sidekey-soak-'));
 removeOnExit(scratch);
 const pg = await startPostgres();
+// Taken now: the build is of the working tree as it is at the start.
+const pgVersion = execFileSync(join(findPostgresBin(), 'postgres'), ['--version'], {
+  encoding: 'utf8',
+}).trim();
+const machine = machineInfo(REPO, pgVersion, loadAtStart);
+const commit = `${machine.commit}${machine.dirtyTree ? ' (with uncommitted changes)' : ''}`;
 const build = buildSidekey(REPO, 'compiled');
 const tenant = 'soak';
 const provisioned = provision(build, pg, tenant, scratch);
@@ -221,11 +227,6 @@ const stamp = new Date(startedAt)
 const results = join(REPO, 'bench', 'results');
 mkdirSync(results, { recursive: true });
 const file = join(results, `soak-${stamp}.json`);
-const pgVersion = execFileSync(join(findPostgresBin(), 'postgres'), ['--version'], {
-  encoding: 'utf8',
-}).trim();
-const machine = machineInfo(REPO, pgVersion, loadAtStart);
-const commit = `${machine.commit}${machine.dirtyTree ? ' (with uncommitted changes)' : ''}`;
 writeFileSync(
   file,
   `${JSON.stringify({ startedAt: new Date(startedAt).toISOString(), commit, minutes, workers, every, machine, table, revocationsMs, verdict: { ...verdict, passed } }, null, 2)}\n`,

@@ -2,7 +2,8 @@
  * `npm run fuzz -- --minutes N [--seed S] [--only <name part>]`: the long
  * fuzzing campaign. The same targets as the fixed-budget tests
  * (test/fuzz/parser-targets.ts, test/fuzz/daemon-targets.ts), round-robin
- * in slices of `--slice` seconds (default 30) until N minutes are used.
+ * in slices of `--slice` seconds (default: N minutes shared by the targets,
+ * at most 30 s) until N minutes are used.
  * Slice k of target t uses seed S + k, so a failure is replayed by the
  * command it prints. Exit status 1 on the first failure.
  */
@@ -16,13 +17,17 @@ const { values: args } = parseArgs({
     minutes: { type: 'string', default: '5' },
     seed: { type: 'string' },
     only: { type: 'string' },
-    slice: { type: 'string', default: '30' },
+    slice: { type: 'string' },
   },
 });
 const minutes = Number(args.minutes);
-const sliceMs = Number(args.slice) * 1000;
+
 const baseSeed = args.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(args.seed);
-if (!(minutes > 0) || !(sliceMs > 0) || !Number.isInteger(baseSeed)) {
+if (
+  !(minutes > 0) ||
+  !Number.isInteger(baseSeed) ||
+  (args.slice !== undefined && !(Number(args.slice) > 0))
+) {
   console.error('usage: npm run fuzz -- --minutes N [--seed S] [--only <name part>] [--slice seconds]');
   process.exit(2);
 }
@@ -33,6 +38,11 @@ if (targets.length === 0) {
   console.error(`no fuzz target matches ${args.only}`);
   process.exit(2);
 }
+// Every target gets time in every campaign: slices of at most 30 s, shorter when N is small.
+const sliceMs =
+  args.slice === undefined
+    ? Math.max(2_000, Math.min(30_000, Math.floor((minutes * 60_000) / targets.length)))
+    : Number(args.slice) * 1000;
 const say = (line: string) => process.stderr.write(`fuzz: ${line}\n`);
 say(`seed ${baseSeed}, ${minutes} min, ${targets.length} targets, slices of ${sliceMs / 1000} s`);
 

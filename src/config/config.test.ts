@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -67,6 +67,23 @@ describe('loadConfig', () => {
     assert.equal(c.logLevel, 'warn');
     writeFileSync(file, '[1]');
     assert.throws(() => loadConfig({ SIDEKEY_CONFIG_FILE: file }, '/'), /SIDEKEY_CONFIG_FILE/);
+  });
+
+  it('a configuration file that is not JSON is named in one line that quotes none of it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sidekey-config-'));
+    const file = join(dir, 'config.json');
+    // An unquoted token: JSON.parse's own message would quote it ("hvs.supers…").
+    writeFileSync(file, '{"VAULT_TOKEN": hvs.supersecretvalue,\n"SIDEKEY_KMS": "vault"}');
+    assert.throws(
+      () => loadConfig({ SIDEKEY_CONFIG_FILE: file }, '/'),
+      (err: Error) =>
+        err.message === `SIDEKEY_CONFIG_FILE: ${file} is not valid JSON` && !err.message.includes('hvs'),
+    );
+    assert.throws(
+      () => loadConfig({ SIDEKEY_CONFIG_FILE: join(dir, 'absent.json') }, '/'),
+      /^ConfigError: SIDEKEY_CONFIG_FILE: cannot read .*absent\.json \(ENOENT\)$/,
+    );
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('never prints a secret: not in errors, not in config print', () => {

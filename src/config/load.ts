@@ -17,11 +17,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const merged: Record<string, unknown> = {};
   const file = env.SIDEKEY_CONFIG_FILE;
   if (file !== undefined && file !== '') {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      throw new ConfigError(`SIDEKEY_CONFIG_FILE: cannot read ${file} (${code})`);
+    }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (err) {
-      throw new ConfigError(`SIDEKEY_CONFIG_FILE: cannot read ${file} as JSON (${(err as Error).message})`);
+      parsed = JSON.parse(text);
+    } catch {
+      // Not the parser's message: it quotes the text around the error, which can be a secret
+      // (an unquoted VAULT_TOKEN) and can hold line breaks.
+      throw new ConfigError(`SIDEKEY_CONFIG_FILE: ${file} is not valid JSON`);
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       throw new ConfigError('SIDEKEY_CONFIG_FILE: must hold a JSON object of setting names to values');

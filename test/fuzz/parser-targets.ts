@@ -10,8 +10,10 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
 import { review } from '../../k8s-sidecar/admission.js';
 import type { MutationConfig } from '../../k8s-sidecar/config.js';
 import { ConfigError, isLoopbackHost, loadConfig } from '../../src/config/index.js';
@@ -39,6 +41,7 @@ import {
   SECRET_MARK,
   tokenStrings,
 } from './generators.js';
+import { mutateStringDeep } from './mutations.js';
 import type { FuzzTarget } from './target.js';
 import { property } from './target.js';
 
@@ -155,6 +158,43 @@ const configuration: FuzzTarget = {
   },
 };
 
+/** The optional JSON file (SIDEKEY_CONFIG_FILE): its text edited, its values retyped. */
+const configurationFile: FuzzTarget = {
+  name: 'configuration file',
+  budget: 300,
+  async prepare() {
+    const dir = mkdtempSync(join(tmpdir(), 'sidekey-fuzz-config-'));
+    const file = join(dir, 'sidekey.json');
+    const valid = {
+      SIDEKEY_HTTP_PORT: '7600',
+      SIDEKEY_TENANTS: 'demo',
+      SIDEKEY_LOG_LEVEL: 'warn',
+      SIDEKEY_KMS: 'local',
+    };
+    const text = JSON.stringify(valid);
+    const texts = fc.oneof(
+      mutateStringDeep(text),
+      fc
+        .tuple(fc.constantFrom(...Object.keys(valid)), fc.jsonValue({ maxDepth: 2 }))
+        .map(([k, v]) => JSON.stringify({ ...valid, [k]: v })),
+      fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)),
+    );
+    return {
+      property: property(texts, (content) => {
+        writeFileSync(file, content);
+        try {
+          const config = loadConfig({ SIDEKEY_CONFIG_FILE: file, SIDEKEY_DATA_DIR: dir }, dir);
+          assert.ok(isLoopbackHost(config.http.host));
+        } catch (err) {
+          assert.ok(err instanceof ConfigError, `not a ConfigError: ${(err as Error).stack}`);
+          assert.match(err.message, SETTING, 'one line naming the setting');
+        }
+      }),
+      teardown: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  },
+};
+
 const MUTATION_CONFIG: MutationConfig = {
   image: 'registry.example/sidekey:0.1.0',
   imagePullPolicy: 'IfNotPresent',
@@ -202,5 +242,6 @@ export const PARSER_TARGETS: readonly FuzzTarget[] = [
   ciphertextString,
   storedEnvelope,
   configuration,
+  configurationFile,
   admissionReview,
 ];

@@ -8,9 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { status } from '@grpc/grpc-js';
 import { startTestDaemon, type TestDaemon } from '../support/daemon.js';
+import { until } from '../support/wait.js';
 import { callGrpc, healthClient, sidekeyClient } from './support.js';
 
 let d: TestDaemon;
@@ -46,7 +46,6 @@ it('over the rate limit, calls get RESOURCE_EXHAUSTED with the limiter’s messa
     assert.equal(r.code, status.RESOURCE_EXHAUSTED);
     assert.equal(r.details, 'rate limit exceeded; retry later');
   }
-  await sleep(1200); // let the bucket refill for the next test
 });
 
 it('store down → UNAVAILABLE for data calls and NOT_SERVING for "" and sidekey.v1.Sidekey', async () => {
@@ -55,15 +54,21 @@ it('store down → UNAVAILABLE for data calls and NOT_SERVING for "" and sidekey
 
   await d.daemon.store.close(); // the store goes away under the running daemon
   const c = sidekeyClient(d.daemon.grpcSocket);
-  const r = await callGrpc(c, 'Tokenize', { tenant: 'demo', field: 'f', values: ['x'] }, { ork: d.ork });
+  // The previous test emptied the rate limiter's bucket: call until it admits the call.
+  let r: Awaited<ReturnType<typeof callGrpc>> | undefined;
+  await until('a call the rate limiter admits', async () => {
+    r = await callGrpc(c, 'Tokenize', { tenant: 'demo', field: 'f', values: ['x'] }, { ork: d.ork });
+    return r.ok || r.code !== status.RESOURCE_EXHAUSTED;
+  });
   c.close();
-  assert.ok(!r.ok);
+  assert.ok(r !== undefined && !r.ok);
   assert.equal(r.code, status.UNAVAILABLE);
 
-  const end = Date.now() + 6000;
-  while ((await check('sidekey.v1.Sidekey')) !== 'NOT_SERVING') {
-    assert.ok(Date.now() < end, 'NOT_SERVING within a few polling intervals');
-    await sleep(100);
-  }
+  await until(
+    'NOT_SERVING within a few polling intervals',
+    async () => (await check('sidekey.v1.Sidekey')) === 'NOT_SERVING',
+    6000,
+    100,
+  );
   assert.equal(await check(''), 'NOT_SERVING');
 });

@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { status } from '@grpc/grpc-js';
 import type { Readiness } from '../../src/observability/index.js';
 import { type GrpcServerHandle, type GrpcService, listenGrpc } from '../../src/transport/grpc/index.js';
+import { until } from '../support/wait.js';
 import { callGrpc, healthClient, reflectionClient, sidekeyClient } from './support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sidekey-grpc-'));
@@ -20,9 +21,14 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 const SECRET = 'do-not-log-this-value';
 let delayMs = 0;
+/** Calls that reached the stand-in service, and calls it finished: what the tests wait for. */
+let started = 0;
+let finished = 0;
 const service: GrpcService = {
   tokenize: async (input) => {
-    await sleep(delayMs);
+    started++;
+    await sleep(delayMs); // the simulated work
+    finished++;
     const values = (input as { values: string[] }).values;
     if (values.includes('boom')) throw new TypeError(`unexpected failure near ${SECRET.length} chars`);
     return { tokens: values.map((_, i) => `tok_${i}`) };
@@ -79,10 +85,12 @@ describe('calls', () => {
   it('a deadline that passes while the service works ends the call with DEADLINE_EXCEEDED; the server carries on', async () => {
     const c = sidekeyClient(server.socketPath);
     delayMs = 400;
+    const done = finished;
     const late = await callGrpc(c, 'Tokenize', { values: ['a'] }, { deadlineMs: 100 });
     assert.ok(!late.ok);
     assert.equal(late.code, status.DEADLINE_EXCEEDED);
-    await sleep(400); // the late result is dropped, not written after the end of the call
+    // The late result is dropped, not written after the end of the call.
+    await until('the service to finish the late call', () => finished > done);
     delayMs = 0;
     const next = await callGrpc(c, 'Tokenize', { values: ['a', 'b'] }, { deadlineMs: 2000 });
     assert.ok(next.ok);
@@ -149,12 +157,13 @@ describe('health follows readiness', () => {
       watch.on('error', () => resolve());
       watch.on('end', () => resolve());
     });
+    await until('the Watch to report the current status', () => seen.length > 0, 15_000, 5);
 
     ready = { ready: false, checks: { store: 'connection refused' } };
-    await waitFor(async () => (await check('')) === 'NOT_SERVING');
+    await until('NOT_SERVING', async () => (await check('')) === 'NOT_SERVING', 15_000, 25);
     assert.equal(await check('sidekey.v1.Sidekey'), 'NOT_SERVING');
     ready = { ready: true, checks: {} };
-    await waitFor(async () => (await check('sidekey.v1.Sidekey')) === 'SERVING');
+    await until('SERVING', async () => (await check('sidekey.v1.Sidekey')) === 'SERVING', 15_000, 25);
 
     // Shutdown: NOT_SERVING, and the open Watch is ended rather than holding up the close.
     // An open Watch is ended by the shutdown (otherwise `ended` never resolves and the test times out).
@@ -170,8 +179,9 @@ describe('shutdown', () => {
     const server = await listen('shutdown.sock');
     const c = sidekeyClient(server.socketPath);
     delayMs = 300;
+    const before = started;
     const inFlight = callGrpc(c, 'Tokenize', { values: ['a'] });
-    await sleep(100);
+    await until('the call to reach the service', () => started > before, 5000, 5);
     await server.close();
     const r = await inFlight;
     delayMs = 0;
@@ -184,8 +194,9 @@ describe('shutdown', () => {
     const server = await listen('grace.sock', { shutdownGraceMs: 100 });
     const c = sidekeyClient(server.socketPath);
     delayMs = 2000;
+    const before = started;
     const inFlight = callGrpc(c, 'Tokenize', { values: ['a'] });
-    await sleep(50);
+    await until('the call to reach the service', () => started > before, 5000, 5);
     await server.close();
     // Not cancelled, the call would have completed its 2 s of work successfully.
     const r = await inFlight;
@@ -200,15 +211,6 @@ describe('shutdown', () => {
 after(() => {
   assert.ok(!JSON.stringify(logged).includes(SECRET));
 });
-
-/** Polls until `cond` holds; the bound only keeps a broken build from hanging (health is polled every 2 s). */
-async function waitFor(cond: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(25);
-  }
-}
 
 function dedupe(list: string[]): string[] {
   return list.filter((s, i) => i === 0 || list[i - 1] !== s);

@@ -227,7 +227,8 @@ describe('the Dockerfile', () => {
   it('says what this test rehearses', () => {
     const stages = [...DOCKERFILE.matchAll(/^FROM \$\{NODE_IMAGE\} AS (\w+)$/gm)].map((m) => m[1]);
     assert.deepEqual(stages, ['build', 'deps', 'runtime']);
-    assert.match(DOCKERFILE, /^ARG NODE_IMAGE=node:24-slim$/m);
+    // The base image is pinned by digest: a moving tag would change what is built without a review.
+    assert.match(DOCKERFILE, /^ARG NODE_IMAGE=node:24-slim@sha256:[0-9a-f]{64}$/m);
     assert.match(DOCKERFILE, /^RUN npm run build$/m);
     assert.match(DOCKERFILE, /^RUN npm ci --omit=dev --ignore-scripts/m);
     const runtime = DOCKERFILE.slice(DOCKERFILE.indexOf('AS runtime'));
@@ -275,6 +276,22 @@ describe('the image, rehearsed', () => {
   });
 
   it('`sidekey --help` runs as an unprivileged user', async () => {
+    // What the process runs as is checked, not assumed: as root the tests drop to
+    // nobody (setpriv); as another user they run as that user, which must then be
+    // unprivileged too. Either way: not uid 0, no effective capabilities, no groups of root.
+    const probe = `const s = require('node:fs').readFileSync('/proc/self/status', 'utf8');
+      process.stdout.write(JSON.stringify({ uid: process.getuid(), gid: process.getgid(),
+        groups: process.getgroups(), capEff: /^CapEff:\\s+(\\w+)$/m.exec(s)[1] }));`;
+    const [cmd, ...rest] = asUnprivileged([process.execPath, '-e', probe]);
+    const who = await finished(spawn(cmd!, rest, { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+    assert.equal(who.code, 0, who.stderr);
+    const id = JSON.parse(who.stdout) as { uid: number; gid: number; groups: number[]; capEff: string };
+    assert.notEqual(id.uid, 0, 'runs as root');
+    assert.notEqual(id.gid, 0, 'runs with group root');
+    assert.ok(!id.groups.includes(0), `in group root: ${id.groups}`);
+    assert.match(id.capEff, /^0+$/, `effective capabilities ${id.capEff}`);
+    if (isRoot) assert.equal(id.uid, NOBODY);
+
     const r = await finished(sidekey(['--help']));
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /injector/);

@@ -10,8 +10,8 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type InjectorHandle, runInjector, startInjectorServer } from '../../k8s-sidecar/index.js';
+import { until } from '../support/wait.js';
 import { applyPatch, type Operation } from './support/json-patch.js';
 import { assertValidObject } from './support/k8s-schema.js';
 import { makeTestPki, type TestPki } from './support/tls.js';
@@ -285,12 +285,14 @@ describe('certificate renewal', () => {
       assert.equal((await call(server.port, first.caCert, 'GET', '/healthz')).status, 200);
       // Certificate replaced, key not yet: the pair does not match, the old one stays in use.
       writeFileSync(join(certDir, 'tls.crt'), second.cert);
-      await sleep(200);
+      await until('the half-written renewal to be seen', () =>
+        messages.some((m) => m.includes('keeping the current TLS certificate')),
+      );
       assert.equal((await call(server.port, first.caCert, 'GET', '/healthz')).status, 200);
-      assert.ok(messages.some((m) => m.includes('keeping the current TLS certificate')));
       writeFileSync(join(certDir, 'tls.key'), second.key);
-      await sleep(200);
-      assert.ok(messages.includes('injector: loaded a new TLS certificate'));
+      await until('the renewed pair to be loaded', () =>
+        messages.includes('injector: loaded a new TLS certificate'),
+      );
       assert.equal((await call(server.port, second.caCert, 'GET', '/healthz')).status, 200);
       await assert.rejects(call(server.port, first.caCert, 'GET', '/healthz'));
     } finally {
