@@ -73,7 +73,7 @@ describe('OpenAPI document', () => {
     const text = readFileSync(join(protoRoot(), SIDEKEY_PROTO), 'utf8')
       .replace(
         'repeated string values = 3;',
-        'repeated string values = 3;\n  uint32 ttl_seconds = 90;\n  Mask mask = 91;',
+        'repeated string values = 3;\n  uint32 retention_days = 90;\n  Mask mask = 91;',
       )
       .replace(
         'message TokenizeResponse {',
@@ -83,14 +83,14 @@ describe('OpenAPI document', () => {
     const changed = buildOpenApi(root) as Doc;
     const request = changed.components.schemas.TokenizeRequest!;
     // Optional request fields may be null (proto3 JSON: null is the default).
-    assert.deepEqual(request.properties?.ttlSeconds, {
+    assert.deepEqual(request.properties?.retentionDays, {
       anyOf: [{ type: 'integer', minimum: 0, maximum: 4294967295 }, { type: 'null' }],
     });
     assert.deepEqual(request.properties?.mask, {
       anyOf: [{ $ref: '#/components/schemas/Mask' }, { type: 'null' }],
     });
     assert.ok(changed.components.schemas.Mask, 'the new message has a schema');
-    assert.ok(!request.required?.includes('ttlSeconds'), 'a new request field is optional');
+    assert.ok(!request.required?.includes('retentionDays'), 'a new request field is optional');
   });
 
   it('gives every data operation the error envelope for every status of the catalogue', () => {

@@ -148,10 +148,12 @@ async function rotateTeks(
     const now = new Date();
     const waitMs = Math.max(...pending.map((p) => remainingWaitMs(p.addedAt, propagationMs, now)));
     if (waitMs > 0) {
+      // Catch Ctrl-C before saying we wait: a signal sent on reading the
+      // line must find the handler (else it kills the command mid-rotation).
+      const signal = stopOnSignal();
       io.stderr(
         `waiting ${formatDuration(waitMs)} for every sidecar to see the new version(s) (--propagation-seconds)\n`,
       );
-      const signal = stopOnSignal();
       try {
         const until = Date.now() + waitMs;
         while (Date.now() < until) {
