@@ -291,7 +291,7 @@ export interface Store {
   getTokenRootKey(tenant: string): Promise<TokenRootKeyRow | undefined>;
   /** Inserts unless one exists (concurrent creators end with one key); returns the row in force. */
   ensureTokenRootKey(tenant: string, key: WrappedKey): Promise<TokenRootKeyRow>;
-  /** Sets an ORK's lineage seal once (a rerun of `ork rotate` keeps the first). */
+  /** Sets an ORK's lineage seal once (a rerun of `ork rotate` keeps the first); announces `ork-changed`. */
   setOrkLineageSeal(tenant: string, orkId: string, seal: Buffer): Promise<void>;
   /** Wrapped (not destroyed) token root keys whose KEK is not `kekRef`, by tenant after `afterTenant`. */
   listTokenRootKeysNotUnder(kekRef: string, afterTenant: string, limit: number): Promise<TokenRootKeyRow[]>;

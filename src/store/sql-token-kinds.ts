@@ -82,11 +82,16 @@ export abstract class SqlTokenKinds extends SqlLifecycle {
   }
 
   async setOrkLineageSeal(tenant: string, orkId: string, seal: Buffer): Promise<void> {
-    await this.sql.query(
-      `update sidekey_orks set lineage_seal = decode($3, 'hex')
-        where tenant = $1 and ork_id = $2 and lineage_seal is null`,
-      [tenant, orkId, hex(seal)],
-    );
+    await this.sql.transaction(async (tx) => {
+      const r = await tx.query(
+        `update sidekey_orks set lineage_seal = decode($3, 'hex')
+          where tenant = $1 and ork_id = $2 and lineage_seal is null`,
+        [tenant, orkId, hex(seal)],
+      );
+      // A sidecar that derived this ORK's token key before the seal existed
+      // (as the start of a lineage) drops it and derives it again.
+      if (r.rowCount > 0) await notifyKeyEvent(tx, { kind: 'ork-changed', tenant, orkId });
+    });
   }
 
   async listTokenRootKeysNotUnder(
