@@ -48,3 +48,19 @@ it('fails when the server accepted a request the document refuses', () => {
   assert.throws(() => checkExchange(tokenize({ requestBody: 'not json' })), /malformed/);
   assert.throws(() => checkExchange(tokenize({ requestContentType: 'text/plain' })), /not JSON/);
 });
+
+it('routes a path with dot segments as the server does (the fuzzer sends them)', () => {
+  // `/v1/../v1/tokenize` is the tokenize route once resolved: its 415 is documented there.
+  checkExchange(
+    tokenize({
+      path: '/v1/../v1/tokenize',
+      requestContentType: undefined,
+      status: 415,
+      responseText: envelope('UNSUPPORTED_MEDIA_TYPE'),
+    }),
+  );
+  assert.throws(
+    () => checkExchange(tokenize({ path: '/v1/../v1/tokenize', status: 418 })),
+    /POST \/v1\/tokenize -> 418: status 418 is not documented/,
+  );
+});
