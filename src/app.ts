@@ -9,7 +9,7 @@ import { Auditor } from './audit/index.js';
 import type { Config } from './config/index.js';
 import { systemRandom } from './crypto/index.js';
 import { FleetMember, sidecarRecord } from './fleet/index.js';
-import { Keyring } from './keyring/index.js';
+import { Keyring, SubjectKeys } from './keyring/index.js';
 import { createKekRing, type KekRing } from './kms/index.js';
 import { createLoggers, describeError, HealthChecker, type Loggers, Metrics } from './observability/index.js';
 import { PolicyBook } from './policy/index.js';
@@ -119,9 +119,17 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
       },
       onCacheLookup: (cache, hit) => metrics.cacheLookup(cache, hit),
     });
+    const subjects = new SubjectKeys({
+      store,
+      keks,
+      random: systemRandom,
+      options: { ttlMs: config.caches.tekTtlMs, maxKeys: config.caches.maxKeys },
+      onCacheLookup: (hit) => metrics.cacheLookup('subject', hit),
+    });
     const policies = new PolicyBook(store, { ttlMs: config.caches.policyTtlMs, max: config.caches.maxKeys });
     const service = new TokenService({
       keyring,
+      subjects,
       policies,
       store,
       writer,
@@ -156,12 +164,13 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
       cleanup.push(() => fleet.close());
       const events = listenKeyEvents(
         config.store,
-        (event) => applyKeyEvent(event, keyring, policies, service, fleet),
+        (event) => applyKeyEvent(event, { keyring, subjects }, policies, service, fleet),
         (state, latestChange) => {
           metrics.listenerState(state === 'connected');
           // Notifications sent while we were away are lost: forget every key and policy.
           if (state === 'connected') {
             keyring.clear();
+            subjects.clear();
             policies.clear();
           }
           // That applied every change made before the LISTEN.
@@ -239,6 +248,7 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
             log.error({ rows: unwritten }, 'audit rows could not be written before shutdown');
           auditor.close();
           keyring.clear();
+          subjects.clear();
           await undo();
           log.info('stopped');
           log.flush();
@@ -256,7 +266,7 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
 /** Another sidecar or the CLI changed keys or records: forget what we cached about them. */
 function applyKeyEvent(
   event: KeyEvent,
-  keyring: Keyring,
+  { keyring, subjects }: { keyring: Keyring; subjects: SubjectKeys },
   policies: PolicyBook,
   service: TokenService,
   fleet: FleetMember,
@@ -272,7 +282,12 @@ function applyKeyEvent(
     case 'tek-changed':
     case 'tenant-shredded':
       keyring.invalidateTenant(event.tenant);
+      subjects.invalidateTenant(event.tenant);
       if (event.kind === 'tenant-shredded') service.forgetRecords();
+      return;
+    case 'subjects-forgotten': // data subjects (issue 13)
+      subjects.invalidateTenant(event.tenant);
+      service.forgetSubjectRecords(event.tenant);
       return;
     case 'tokens-deleted':
       service.forgetRecords(event.tokens);

@@ -102,7 +102,8 @@ export function ciphertextAad(b: CiphertextBinding): Buffer {
   ]);
 }
 
-function seal(
+/** Seals under K_rec(fdk, fresh salt): header ‖ salt ‖ nonce ‖ ciphertext ‖ tag (other formats reuse it). */
+export function sealUnder(
   fdk: Uint8Array,
   header: Buffer,
   plaintext: Uint8Array,
@@ -131,7 +132,8 @@ function seal(
   }
 }
 
-function open(fdk: Uint8Array, body: Buffer, aad: Buffer): Buffer | undefined {
+/** Opens salt ‖ nonce ‖ ciphertext ‖ tag (the bytes after a header) under K_rec(fdk, salt). */
+export function openUnder(fdk: Uint8Array, body: Buffer, aad: Buffer): Buffer | undefined {
   if (body.length < SALT_BYTES + GCM_NONCE_BYTES + GCM_TAG_BYTES) return undefined;
   const salt = body.subarray(0, SALT_BYTES);
   const nonce = body.subarray(SALT_BYTES, SALT_BYTES + GCM_NONCE_BYTES);
@@ -152,7 +154,7 @@ export function sealRecord(
   plaintext: Uint8Array,
   random: RandomSource,
 ): Buffer {
-  return seal(fdk, RECORD_HEADER, plaintext, recordAad(binding), random);
+  return sealUnder(fdk, RECORD_HEADER, plaintext, recordAad(binding), random);
 }
 
 /**
@@ -172,13 +174,13 @@ export class RecordSealer {
   }
 
   seal(token: string, plaintext: Uint8Array): Buffer {
-    return seal(this.fdk, RECORD_HEADER, plaintext, recordAadWith(token, this.tail), this.random);
+    return sealUnder(this.fdk, RECORD_HEADER, plaintext, recordAadWith(token, this.tail), this.random);
   }
 }
 
 export function openRecord(fdk: Uint8Array, binding: RecordBinding, envelope: Buffer): Buffer | undefined {
   if (envelope[0] !== RECORD_FORMAT_V1) return undefined;
-  return open(fdk, envelope.subarray(1), recordAad(binding));
+  return openUnder(fdk, envelope.subarray(1), recordAad(binding));
 }
 
 /** Header of a standalone ciphertext, readable before any key is derived. */
@@ -200,7 +202,7 @@ export function sealCiphertext(
 ): Buffer {
   if (orkIdBytes.length !== ORK_ID_BYTES) throw new RangeError('ORK id must be 16 bytes');
   const header = Buffer.concat([Buffer.from([CIPHERTEXT_FORMAT_V1]), u32be(binding.tekVersion), orkIdBytes]);
-  return seal(fdk, header, plaintext, ciphertextAad(binding), random);
+  return sealUnder(fdk, header, plaintext, ciphertextAad(binding), random);
 }
 
 const CIPHERTEXT_HEADER_BYTES = 1 + 4 + ORK_ID_BYTES;
@@ -222,5 +224,5 @@ export function openCiphertext(
   // disagrees with it rather than rely on every caller to compare.
   if (header.tekVersion !== binding.tekVersion || header.orkIdBytes.toString('hex') !== binding.orkId)
     return undefined;
-  return open(fdk, bytes.subarray(CIPHERTEXT_HEADER_BYTES), ciphertextAad(binding));
+  return openUnder(fdk, bytes.subarray(CIPHERTEXT_HEADER_BYTES), ciphertextAad(binding));
 }

@@ -4,3 +4,4 @@ export * from './identifiers.js';
 export * from './keys.js';
 export * from './ork-string.js';
 export * from './primitives.js';
+export * from './subject.js';

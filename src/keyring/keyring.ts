@@ -335,7 +335,7 @@ export class Keyring {
   }
 }
 
-function fromKmsError(err: unknown, what: string): SidekeyError {
+export function fromKmsError(err: unknown, what: string): SidekeyError {
   if (err instanceof SidekeyError) return err;
   if (err instanceof KmsError) {
     switch (err.kind) {
@@ -353,7 +353,7 @@ function fromKmsError(err: unknown, what: string): SidekeyError {
 }
 
 /** Store outages become retryable UNAVAILABLE; anything else is a bug and propagates (INTERNAL). */
-function asUnavailable(err: unknown, message: string): unknown {
+export function asUnavailable(err: unknown, message: string): unknown {
   if (err instanceof SidekeyError) return err;
   if (isStoreUnavailable(err) || err instanceof SchemaError) return unavailable(message, err);
   return err;

@@ -75,4 +75,10 @@ export const kmsContext = {
   auditChain: (chainId: string): EncryptionContext => ({ purpose: 'audit', chain: chainId }),
   /** The tenant's token root key (deterministic and fpe tokens). */
   tokenRootKey: (tenant: string): EncryptionContext => ({ purpose: 'token-root', tenant }),
+  /** A data subject's key (issue 13): the key id, never the subject. */
+  subject: (tenant: string, keyId: string): EncryptionContext => ({
+    purpose: 'subject',
+    tenant,
+    key_id: keyId,
+  }),
 };

@@ -1,8 +1,9 @@
-import { openCiphertext, orkIdToBytes } from '../crypto/index.js';
+import { openCiphertext, openSubjectCiphertext, orkIdToBytes, zeroize } from '../crypto/index.js';
 import { type ItemError, invalid, SidekeyError } from '../errors/index.js';
 import { CIPHERTEXT_PREFIX, decodeCiphertext } from './ciphertext-string.js';
 import { maskRequested, Reveal } from './reveal.js';
 import { CallKeys, decodeUtf8, type Scope } from './scope.js';
+import { SubjectReadKeys } from './subject-binding.js';
 import type { DecryptResponse, DecryptResult } from './types.js';
 import {
   asBody,
@@ -41,6 +42,7 @@ export async function decrypt(scope: Scope, input: unknown): Promise<DecryptResp
   const results: DecryptResult[] = new Array(texts.length);
   const versions = new Set<number>();
   const keys = new CallKeys(deps.keyring, id);
+  const subjectKeys = new SubjectReadKeys(deps.subjects, tenant);
   let ok = 0;
   try {
     for (let i = 0; i < texts.length; i++) {
@@ -55,7 +57,21 @@ export async function decrypt(scope: Scope, input: unknown): Promise<DecryptResp
         continue;
       }
       const binding = { tenant, field, tekVersion: header.tekVersion, orkId: id.orkId, context };
-      const plain = openCiphertext(fdk, binding, bytes);
+      const subjectKeyId = header.subjectKeyId;
+      const key = await subjectKeys.sealingKey(fdk, subjectKeyId);
+      if (!Buffer.isBuffer(key)) {
+        results[i] = { error: key };
+        continue;
+      }
+      let plain: Buffer | undefined;
+      try {
+        plain =
+          subjectKeyId === undefined
+            ? openCiphertext(key, binding, bytes)
+            : openSubjectCiphertext(key, { ...binding, subjectKeyId }, bytes);
+      } finally {
+        if (key !== fdk) zeroize(key);
+      }
       const text = plain === undefined ? undefined : decodeUtf8(plain);
       if (text === undefined) {
         results[i] = { error: UNDECRYPTABLE_ITEM };
@@ -68,6 +84,7 @@ export async function decrypt(scope: Scope, input: unknown): Promise<DecryptResp
     }
   } finally {
     keys.close();
+    subjectKeys.close();
   }
   Object.assign(audit, { tekVersions: [...versions], itemErrors: texts.length - ok });
   return { results };

@@ -1,10 +1,11 @@
-import { openRecord } from '../crypto/index.js';
+import { openRecord, zeroize } from '../crypto/index.js';
 import type { ItemError } from '../errors/index.js';
 import { isExpired } from '../policy/index.js';
 import type { TokenRow } from '../store/index.js';
 import { recordKeysFor } from './record-keys.js';
 import { maskRequested, Reveal } from './reveal.js';
 import { CallKeys, decodeUtf8, type Scope, storeFailure } from './scope.js';
+import { SubjectReadKeys } from './subject-binding.js';
 import type { DetokenizeResponse, DetokenizeResult } from './types.js';
 import { asBody, MAX_PURPOSE_CHARS, optionalFieldOf, optionalText, tenantOf, tokensOf } from './validate.js';
 
@@ -43,6 +44,7 @@ export async function detokenize(scope: Scope, input: unknown): Promise<Detokeni
   const fields = new Set<string>();
   const versions = new Set<number>();
   const keys = new CallKeys(deps.keyring, id);
+  const subjectKeys = new SubjectReadKeys(deps.subjects, tenant);
   const mine = (row: TokenRow | undefined): row is TokenRow =>
     row !== undefined &&
     row.tenant === tenant &&
@@ -68,7 +70,18 @@ export async function detokenize(scope: Scope, input: unknown): Promise<Detokeni
         results[i] = { error: fdk };
         continue;
       }
-      const plain = openRecord(fdk, row, row.envelope);
+      // A subject's record: its subject's key too (FAILED_PRECONDITION once forgotten).
+      const key = await subjectKeys.sealingKey(fdk, row.subjectKeyId);
+      if (!Buffer.isBuffer(key)) {
+        results[i] = { error: key };
+        continue;
+      }
+      let plain: Buffer | undefined;
+      try {
+        plain = openRecord(key, row, row.envelope);
+      } finally {
+        if (key !== fdk) zeroize(key);
+      }
       const value = plain === undefined ? undefined : decodeUtf8(plain);
       if (value === undefined) {
         results[i] = { error: CORRUPT_ITEM };
@@ -82,6 +95,7 @@ export async function detokenize(scope: Scope, input: unknown): Promise<Detokeni
     }
   } finally {
     keys.close();
+    subjectKeys.close();
   }
   Object.assign(audit, {
     fields: [...fields],

@@ -8,7 +8,7 @@ import type { LRUCache } from 'lru-cache';
 import type { Auditor } from '../audit/index.js';
 import type { RandomSource } from '../crypto/index.js';
 import { type ItemError, SidekeyError, unavailable } from '../errors/index.js';
-import type { Keyring, OrkIdentity } from '../keyring/index.js';
+import type { Keyring, OrkIdentity, SubjectKeys } from '../keyring/index.js';
 import type { PolicyBook } from '../policy/index.js';
 import { isStoreUnavailable, SchemaError, type Store, type TokenRow } from '../store/index.js';
 import type { CallContext, Operation } from './types.js';
@@ -18,7 +18,9 @@ export interface ServiceDeps {
   readonly keyring: Pick<Keyring, 'authenticate' | 'primaryVersion' | 'fdk' | 'tokenKey'>;
   /** Field policies (token kind per field), cached and kept current by the fleet's notifications. */
   readonly policies: Pick<PolicyBook, 'policyFor'>;
-  readonly store: Pick<Store, 'getTokens' | 'deleteTokens'>;
+  readonly store: Pick<Store, 'getTokens' | 'deleteTokens' | 'writeSubjectTokens' | 'forgetSubjects'>;
+  /** Data subjects' keys (issue 13), cached and dropped by `subjects-forgotten`. */
+  readonly subjects: Pick<SubjectKeys, 'forSubject' | 'byId' | 'forgetKey' | 'invalidateTenant'>;
   readonly writer: { writeTokens(rows: readonly TokenRow[]): Promise<void> };
   readonly auditor: Pick<Auditor, 'record' | 'recordInBackground'>;
   readonly random: RandomSource;
@@ -61,6 +63,8 @@ export interface Scope {
   authenticate(tenant: string): Promise<OrkIdentity>;
   /** Ciphertext records only; undefined when disabled. */
   readonly records: LRUCache<string, TokenRow> | undefined;
+  /** Drops the cached records of the tenant's data subjects (forget). */
+  forgetSubjectRecords(tenant: string): void;
 }
 
 /** Store outages are retryable UNAVAILABLE; anything else is a bug (INTERNAL, via run()). */

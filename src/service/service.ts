@@ -18,6 +18,7 @@ import { decrypt } from './decrypt.js';
 import { deleteTokens } from './delete.js';
 import { detokenize } from './detokenize.js';
 import { encrypt } from './encrypt.js';
+import { forgetSubjects } from './forget.js';
 import { TokenBucket } from './rate-limit.js';
 import type { AuditFields, Scope, ServiceDeps } from './scope.js';
 import { tokenize } from './tokenize.js';
@@ -27,6 +28,7 @@ import type {
   DeleteResponse,
   DetokenizeResponse,
   EncryptResponse,
+  ForgetSubjectsResponse,
   Operation,
   TokenizeResponse,
 } from './types.js';
@@ -66,6 +68,18 @@ export class TokenService {
 
   deleteTokens(input: unknown, ctx: CallContext): Promise<DeleteResponse> {
     return this.run('delete', ctx, (scope) => deleteTokens(scope, input));
+  }
+
+  /** Destroys data subjects' keys (issue 13; an ORK with `forget` in its scope). */
+  forgetSubjects(input: unknown, ctx: CallContext): Promise<ForgetSubjectsResponse> {
+    return this.run('forget', ctx, (scope) => forgetSubjects(scope, input));
+  }
+
+  /** Drops cached records of the tenant's data subjects (a forget here or on another sidecar). */
+  forgetSubjectRecords(tenant: string): void {
+    if (!this.records) return;
+    for (const [token, row] of this.records.entries())
+      if (row.tenant === tenant && row.subjectKeyId) this.records.delete(token);
   }
 
   /** Forgets cached records (another sidecar deleted or changed them). */
@@ -120,6 +134,7 @@ export class TokenService {
       deps: this.deps,
       audit,
       records: this.records,
+      forgetSubjectRecords: (tenant) => this.forgetSubjectRecords(tenant),
       authenticate: (tenant) => this.authenticate(ctx, tenant, audit, operation),
     };
     let outcome: AuditEvent['outcome'] = 'ok';

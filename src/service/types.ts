@@ -31,4 +31,9 @@ export interface DeleteResponse {
   readonly deleted: number;
 }
 
-export type Operation = 'tokenize' | 'detokenize' | 'encrypt' | 'decrypt' | 'delete';
+/** How many of the given subjects had a key (issue 13); unknown ones count 0. */
+export interface ForgetSubjectsResponse {
+  readonly forgotten: number;
+}
+
+export type Operation = 'tokenize' | 'detokenize' | 'encrypt' | 'decrypt' | 'delete' | 'forget';

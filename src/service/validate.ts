@@ -8,7 +8,7 @@
  * well-formed item's *content* (unknown token, wrong context) is answered
  * per item by detokenize/decrypt.
  */
-import { isTokenSyntax } from '../crypto/index.js';
+import { isTokenSyntax, SUBJECT_PATTERN } from '../crypto/index.js';
 import { invalid, SidekeyError } from '../errors/index.js';
 import { isValidTtl, MAX_TTL_SECONDS } from '../policy/index.js';
 
@@ -129,4 +129,23 @@ export function optionalText(body: Body, name: string, maxBytes: number): string
   if (Buffer.byteLength(v, 'utf8') > maxBytes)
     throw invalid(`${name} is over the limit of ${maxBytes} bytes`);
   return v;
+}
+
+/** A tokenize's or encrypt's data subject (issue 13): absent, null and "" are none (proto3). */
+export function optionalSubjectOf(body: Body): string | undefined {
+  const v = body.subject;
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string' || !SUBJECT_PATTERN.test(v))
+    throw invalid('subject must be a string matching ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$');
+  return v;
+}
+
+/** The subjects of a forget: 1..maxBatch ids, each naming its index when malformed; duplicates count once. */
+export function subjectsOf(body: Body, limits: Limits): string[] {
+  const subjects = batchOf(body, 'subjects', limits);
+  for (let i = 0; i < subjects.length; i++) {
+    if (!SUBJECT_PATTERN.test(subjects[i]!))
+      throw invalid(`subjects[${i}] must match ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$`, i);
+  }
+  return [...new Set(subjects)];
 }

@@ -24,6 +24,7 @@ export const SIDEKEY_TABLES = [
   'sidekey_token_keys',
   'sidekey_sidecars',
   'sidekey_changes',
+  'sidekey_subject_keys',
 ] as const;
 
 export type SidekeyTable = (typeof SIDEKEY_TABLES)[number];
@@ -43,6 +44,10 @@ export const SIDECAR_PRIVILEGES: Readonly<Record<SidekeyTable, readonly string[]
   // seen, the newest change applied); only operators number changes.
   sidekey_sidecars: ['select', 'insert', 'update'],
   sidekey_changes: ['select'],
+  // Data subjects (issue 13): a sidecar creates a subject's key on first use
+  // and `forget` overwrites then deletes it; a subject's token insert locks
+  // the key row (FOR SHARE needs UPDATE) so a forget cannot slip between.
+  sidekey_subject_keys: ['select', 'insert', 'update', 'delete'],
 };
 
 export function isValidRoleName(role: string): boolean {

@@ -18,3 +18,4 @@ export {
   type PostgresStoreOptions,
 } from './postgres.js';
 export { SchemaError, SqlStore } from './sql-store.js';
+export { SubjectKeyGoneError } from './sql-subjects.js';

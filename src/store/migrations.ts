@@ -179,6 +179,30 @@ alter table sidekey_orks add column reveal text not null default 'full'
 create index sidekey_tokens_expiring on sidekey_tokens (expires_at) where expires_at is not null;
 `,
   },
+  {
+    version: 6,
+    name: 'data subjects',
+    // Issue 13 (API.md "Data subjects"). One random key per (tenant,
+    // subject), wrapped by the KEK (context purpose "subject", the tenant and
+    // the key id); \`forget\` overwrites, then deletes the row. A record of a
+    // subject names its key by id (random, not the subject): once the key row
+    // is gone nothing in the token table links the record to the person.
+    // Additive: a fleet without subjects keeps serving while it runs.
+    sql: `
+create table sidekey_subject_keys (
+  tenant      text not null references sidekey_tenants (tenant),
+  subject     text not null,
+  key_id      text not null unique check (key_id ~ '^[0-9a-f]{32}$'),
+  kek_ref     text not null,
+  wrapped_key bytea not null,
+  created_at  timestamptz not null default now(),
+  primary key (tenant, subject)
+);
+
+alter table sidekey_tokens add column subject_key_id text;
+create index sidekey_tokens_by_subject_key on sidekey_tokens (subject_key_id) where subject_key_id is not null;
+`,
+  },
 ];
 
 /** The newest version (not the last entry: a lower version may be appended after a higher one). */

@@ -37,6 +37,12 @@ export type KeyEvent =
   /** Records deleted: other sidecars drop them from their ciphertext record caches. */
   | { readonly kind: 'tokens-deleted'; readonly tenant: string; readonly tokens: readonly string[] }
   /**
+   * Data subjects of the tenant were forgotten (issue 13): sidecars drop the
+   * tenant's cached subject keys and cached records of subjects. The subjects
+   * are not named (1,000 ids do not fit a payload; an event is only a hint).
+   */
+  | { readonly kind: 'subjects-forgotten'; readonly tenant: string }
+  /**
    * A numbered change (fleet-registry.ts) was made before this: a sidecar
    * acknowledges the number in the fleet registry once it has applied every
    * earlier event (they arrive in commit order).
@@ -111,6 +117,8 @@ export function decodeKeyEvent(payload: string): KeyEvent | undefined {
       return { kind: 'tek-changed', tenant: o.tenant };
     case 'tenant-shredded':
       return { kind: 'tenant-shredded', tenant: o.tenant };
+    case 'subjects-forgotten':
+      return { kind: 'subjects-forgotten', tenant: o.tenant };
     case 'policy-changed':
       return isId(o.field) ? { kind: 'policy-changed', tenant: o.tenant, field: o.field } : undefined;
     case 'change':

@@ -68,6 +68,8 @@ export interface TokenRow {
   readonly kind?: TokenKindName;
   /** When the token stops being readable (v1.1 expiry); null or undefined: never. */
   readonly expiresAt?: Date | null;
+  /** The data subject's key id (issue 13): the record is sealed under FDK_s; null or undefined: no subject. */
+  readonly subjectKeyId?: string | null;
 }
 
 export type MaskRule = 'last4' | 'first6last4' | 'email' | 'redact';
@@ -179,6 +181,22 @@ export interface WrappedKey {
 export interface WriteBatch {
   readonly tokens: readonly TokenRow[];
   readonly audit: readonly AuditRow[];
+}
+
+/** A data subject's key (issue 13), wrapped by the KEK `kekRef` names. */
+export interface SubjectKeyRow {
+  readonly tenant: string;
+  readonly subject: string;
+  readonly keyId: string;
+  readonly kekRef: string;
+  readonly wrapped: Buffer;
+}
+
+/** Per tenant: live subject keys and the records sealed under them (`keys status`; never subject ids). */
+export interface SubjectCountRow {
+  readonly tenant: string;
+  readonly subjects: number;
+  readonly records: number;
 }
 
 export interface Store {
@@ -298,6 +316,33 @@ export interface Store {
   /** Re-wraps a token root key only if the row still holds `from`; announces `tek-changed`. */
   rewrapTokenRootKey(tenant: string, from: WrappedKey, to: WrappedKey): Promise<boolean>;
   kindCounts(tenant?: string): Promise<KindCountRow[]>;
+
+  // Data subjects (sql-subjects.ts, issue 13).
+
+  getSubjectKey(tenant: string, subject: string): Promise<SubjectKeyRow | undefined>;
+  getSubjectKeyById(tenant: string, keyId: string): Promise<SubjectKeyRow | undefined>;
+  /** Inserts unless the subject has a key (concurrent first uses end with one key); returns the row in force. */
+  ensureSubjectKey(tenant: string, subject: string, keyId: string, key: WrappedKey): Promise<SubjectKeyRow>;
+  /**
+   * Writes a subject's records in one transaction that first locks the
+   * subject's key row: false (nothing written) when the key is gone, so no
+   * write is ever acknowledged under a forgotten key.
+   */
+  writeSubjectTokens(tenant: string, keyId: string, rows: readonly TokenRow[]): Promise<boolean>;
+  /**
+   * Overwrites, then deletes the keys of these subjects and announces
+   * `subjects-forgotten`, in one transaction; returns how many keys existed.
+   */
+  forgetSubjects(tenant: string, subjects: readonly string[]): Promise<number>;
+  subjectCounts(tenant?: string): Promise<SubjectCountRow[]>;
+  /** Subject keys whose KEK is not `kekRef`, by (tenant, key id) after `after`. */
+  listSubjectKeysNotUnder(
+    kekRef: string,
+    after: { readonly tenant: string; readonly keyId: string } | undefined,
+    limit: number,
+  ): Promise<SubjectKeyRow[]>;
+  /** Re-wraps a subject key only if the row still holds `from`. */
+  rewrapSubjectKey(tenant: string, keyId: string, from: WrappedKey, to: WrappedKey): Promise<boolean>;
 
   /** The fleet registry: sidecars and the numbered changes they acknowledge (src/fleet). */
   readonly fleet: FleetRegistry;

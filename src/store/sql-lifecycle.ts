@@ -103,6 +103,12 @@ export abstract class SqlLifecycle {
         `update sidekey_token_keys set state = 'destroyed', wrapped_key = null where tenant = $1`,
         [tenant],
       );
+      // Every data subject's key too (issue 13): overwritten, then deleted.
+      await tx.query(
+        `update sidekey_subject_keys set wrapped_key = decode(repeat('00', length(wrapped_key)), 'hex') where tenant = $1`,
+        [tenant],
+      );
+      await tx.query('delete from sidekey_subject_keys where tenant = $1', [tenant]);
       await tx.query(`update sidekey_tenants set state = 'shredded' where tenant = $1`, [tenant]);
       await notifyKeyEvent(tx, { kind: 'tenant-shredded', tenant });
       return r.rows.map((x) => x.version).sort((a, b) => a - b);
@@ -114,6 +120,7 @@ export abstract class SqlLifecycle {
     // wrapped keys; the table is tiny, so the exclusive lock is brief.
     await this.sql.exec('vacuum full sidekey_tenant_keys');
     await this.sql.exec('vacuum full sidekey_token_keys');
+    await this.sql.exec('vacuum full sidekey_subject_keys');
   }
 
   async purgeTenantTokens(tenant: string, limit: number): Promise<number> {
@@ -151,7 +158,7 @@ export abstract class SqlLifecycle {
 
   async listTokensToMove(q: MoveQuery): Promise<TokenRow[]> {
     const r = await this.sql.query(
-      `select token, tenant, field, ork_id, tek_version, envelope from sidekey_tokens
+      `select token, tenant, field, ork_id, tek_version, envelope, subject_key_id from sidekey_tokens
         where tenant = $1 and ork_id = $2 and ($3::int is null or tek_version <> $3) and token > $4
         order by token limit $5`,
       [q.tenant, q.orkId, q.exceptVersion ?? null, q.afterToken, q.limit],

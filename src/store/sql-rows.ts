@@ -15,6 +15,7 @@ export function tokenRow(x: Row): TokenRow {
     tekVersion: x.tek_version as number,
     envelope: toBuffer(x.envelope),
     expiresAt: (x.expires_at as Date | null | undefined) ?? null,
+    subjectKeyId: (x.subject_key_id as string | null | undefined) ?? null,
   };
 }
 

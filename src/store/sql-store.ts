@@ -20,16 +20,17 @@ import type {
   WriteBatch,
 } from './port.js';
 import { type SqlClient, toBuffer } from './sql-client.js';
-import { SqlExpiry } from './sql-expiry.js';
 import { hex, type Row, tenantKeyRow, tokenRow } from './sql-rows.js';
+import { SqlSubjects } from './sql-subjects.js';
 
 /**
  * Sidecar and administrative operations live here; the operator-only key
  * lifecycle (rotation, re-encryption, retirement, shredding) is inherited
  * from SqlLifecycle (sql-lifecycle.ts), field policies and token-kind keys
- * from SqlTokenKinds (sql-token-kinds.ts), expiry from SqlExpiry (sql-expiry.ts).
+ * from SqlTokenKinds (sql-token-kinds.ts), expiry from SqlExpiry (sql-expiry.ts),
+ * data subjects from SqlSubjects (sql-subjects.ts).
  */
-export class SqlStore extends SqlExpiry implements Store {
+export class SqlStore extends SqlSubjects implements Store {
   readonly fleet = new SqlFleetRegistry(this.sql);
 
   constructor(
@@ -261,7 +262,7 @@ export class SqlStore extends SqlExpiry implements Store {
   async getTokens(tokens: readonly string[]): Promise<TokenRow[]> {
     if (tokens.length === 0) return [];
     const r = await this.sql.query(
-      `select token, tenant, field, ork_id, tek_version, envelope, expires_at
+      `select token, tenant, field, ork_id, tek_version, envelope, expires_at, subject_key_id
          from sidekey_tokens where token = any($1::text[])`,
       [tokens],
       { prepareAs: 'sidekey_get_tokens' },

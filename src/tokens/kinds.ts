@@ -4,7 +4,7 @@
  * field's policy for a kind and the kind for a minter; it has no branch per
  * kind. Keys a minter derives are zeroed by close().
  */
-import { isTokenSyntax, newToken, type RandomSource, zeroize } from '../crypto/index.js';
+import { isTokenSyntax, newToken, type RandomSource, subjectDetKey, zeroize } from '../crypto/index.js';
 import { invalid } from '../errors/index.js';
 import type { TokenKindName } from '../store/index.js';
 import { describeRefusal, type FpeFormat, fpeTransform } from './fpe.js';
@@ -31,6 +31,12 @@ export interface MintContext {
   readonly format?: FpeFormat;
   /** K_tok of the caller's lineage (a copy this minter owns and zeroes); only asked for by keyed kinds. */
   tokenKey(): Promise<Buffer>;
+  /**
+   * The data subject's key (issue 13; the caller owns and zeroes it): a
+   * deterministic token's scope then includes the subject (K_det_s,
+   * docs/formats.md §18); fpe refuses subjects.
+   */
+  readonly subject?: { readonly key: Buffer; readonly keyId: string };
 }
 
 type KindFactory = (ctx: MintContext) => Promise<Minter>;
@@ -45,8 +51,13 @@ const random: KindFactory = async (ctx) => ({
 
 const deterministic: KindFactory = async (ctx) => {
   const tokenKey = await ctx.tokenKey();
-  const key = fieldKey(tokenKey, 'det', ctx.field);
+  const fieldDetKey = fieldKey(tokenKey, 'det', ctx.field);
   zeroize(tokenKey);
+  let key = fieldDetKey;
+  if (ctx.subject !== undefined) {
+    key = subjectDetKey(fieldDetKey, ctx.subject.key, ctx.subject.keyId);
+    zeroize(fieldDetKey);
+  }
   return {
     mint: (value) => {
       const token = deterministicToken(key, value);
@@ -59,6 +70,10 @@ const deterministic: KindFactory = async (ctx) => {
 const fpe: KindFactory = async (ctx) => {
   const format = ctx.format;
   if (format === undefined) throw new TypeError('an fpe minter needs the policy format');
+  // fpe tokens of different subjects collide in small domains, and the
+  // idempotent insert would then answer with another subject's record.
+  if (ctx.subject !== undefined)
+    throw invalid('subject cannot be used with an fpe field (its tokens are not unique per subject)');
   const tokenKey = await ctx.tokenKey();
   const key = fieldKey(tokenKey, 'fpe', ctx.field);
   const idKey = fieldKey(tokenKey, 'fpe-id', ctx.field);

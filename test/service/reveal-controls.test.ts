@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { AuditEvent } from '../../src/audit/index.js';
 import { generateKey, PooledRandom } from '../../src/crypto/index.js';
 import { SidekeyError } from '../../src/errors/index.js';
-import { Keyring } from '../../src/keyring/index.js';
+import { Keyring, SubjectKeys } from '../../src/keyring/index.js';
 import { kekRing, LocalKek } from '../../src/kms/index.js';
 import { MAX_TTL_SECONDS, PolicyBook } from '../../src/policy/index.js';
 import { type CallContext, TokenService } from '../../src/service/index.js';
@@ -30,6 +30,7 @@ function service(): { svc: TokenService; keyring: Keyring } {
   const keyring = new Keyring({ store, keks, options: { tekTtlMs: 60_000, orkTtlMs: 60_000, maxKeys: 100 } });
   const svc = new TokenService({
     keyring,
+    subjects: new SubjectKeys({ store, keks, random, options: { ttlMs: 60_000, maxKeys: 100 } }),
     policies: new PolicyBook(store, { ttlMs: 60_000, max: 100 }),
     store,
     writer: { writeTokens: (tokens) => store.write({ tokens, audit: [] }) },

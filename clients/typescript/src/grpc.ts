@@ -130,6 +130,9 @@ export function createGrpcClient(options: GrpcClientOptions = {}): SidekeyClient
       ) as never,
     }),
     deleteTokens: async (r, c) => ({ deleted: (await run('DeleteTokens', r, c)).deleted as number }),
+    forgetSubjects: async (r, c) => ({
+      forgotten: (await run('ForgetSubjects', r, c)).forgotten as number,
+    }),
     close: () => client.close(),
   };
 }

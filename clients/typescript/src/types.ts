@@ -31,6 +31,8 @@ export interface TokenizeRequest {
   readonly values: readonly string[];
   /** Time to live of the tokens in seconds (1 to 315360000); the field policy's TTL wins when shorter (v1.1). */
   readonly ttlSeconds?: number;
+  /** The data subject the values belong to (v1.1): they also need that subject's key, which forgetSubjects destroys. */
+  readonly subject?: string;
 }
 export interface TokenizeResponse {
   readonly tokens: string[];
@@ -61,6 +63,8 @@ export interface EncryptRequest {
   readonly plaintexts: readonly string[];
   /** Bound to each ciphertext: decrypt needs the same. */
   readonly context?: string;
+  /** The data subject the plaintexts belong to (v1.1), as in TokenizeRequest. */
+  readonly subject?: string;
 }
 export interface EncryptResponse {
   readonly ciphertexts: string[];
@@ -91,6 +95,16 @@ export interface DeleteTokensResponse {
   readonly deleted: number;
 }
 
+export interface ForgetSubjectsRequest {
+  readonly tenant: string;
+  /** 1 to 1000 subject ids. */
+  readonly subjects: readonly string[];
+}
+export interface ForgetSubjectsResponse {
+  /** How many of the subjects had a key, now destroyed (unknown ones count 0). */
+  readonly forgotten: number;
+}
+
 export interface CallOptions {
   /** Sent as X-Request-Id / x-request-id (1 to 128 of `A-Za-z0-9._:-`); generated when absent, the same on every retry. */
   readonly requestId?: string;
@@ -99,12 +113,14 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
 }
 
-/** The five operations, over either transport. */
+/** The operations, over either transport. */
 export interface SidekeyClient {
   tokenize(request: TokenizeRequest, options?: CallOptions): Promise<TokenizeResponse>;
   detokenize(request: DetokenizeRequest, options?: CallOptions): Promise<DetokenizeResponse>;
   encrypt(request: EncryptRequest, options?: CallOptions): Promise<EncryptResponse>;
   decrypt(request: DecryptRequest, options?: CallOptions): Promise<DecryptResponse>;
   deleteTokens(request: DeleteTokensRequest, options?: CallOptions): Promise<DeleteTokensResponse>;
+  /** Destroys data subjects' keys (v1.1; an ORK with `forget` in its scope). */
+  forgetSubjects(request: ForgetSubjectsRequest, options?: CallOptions): Promise<ForgetSubjectsResponse>;
   close(): void;
 }

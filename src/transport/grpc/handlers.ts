@@ -21,7 +21,7 @@ import { checkWire, type StringField } from './utf8.js';
 
 export type GrpcService = Pick<
   TokenService,
-  'tokenize' | 'detokenize' | 'encrypt' | 'decrypt' | 'deleteTokens'
+  'tokenize' | 'detokenize' | 'encrypt' | 'decrypt' | 'deleteTokens' | 'forgetSubjects'
 >;
 
 export interface HandlerDeps {
@@ -46,6 +46,7 @@ const METHODS = {
   Encrypt: 'encrypt',
   Decrypt: 'decrypt',
   DeleteTokens: 'deleteTokens',
+  ForgetSubjects: 'forgetSubjects',
 } as const satisfies Record<keyof SidekeyHandlers & string, keyof GrpcService>;
 
 export function createHandlers(deps: HandlerDeps): SidekeyHandlers {

@@ -15,6 +15,7 @@ export const DATA_ROUTES = {
   '/v1/encrypt': 'Encrypt',
   '/v1/decrypt': 'Decrypt',
   '/v1/tokens/delete': 'DeleteTokens',
+  '/v1/subjects/forget': 'ForgetSubjects',
 } as const satisfies Record<string, RpcName>;
 
 export type DataRoute = keyof typeof DATA_ROUTES;

@@ -13,6 +13,8 @@ import type { EncryptRequest as _sidekey_v1_EncryptRequest, EncryptRequest__Outp
 import type { EncryptResponse as _sidekey_v1_EncryptResponse, EncryptResponse__Output as _sidekey_v1_EncryptResponse__Output } from './sidekey/v1/EncryptResponse.js';
 import type { Error as _sidekey_v1_Error, Error__Output as _sidekey_v1_Error__Output } from './sidekey/v1/Error.js';
 import type { ErrorResponse as _sidekey_v1_ErrorResponse, ErrorResponse__Output as _sidekey_v1_ErrorResponse__Output } from './sidekey/v1/ErrorResponse.js';
+import type { ForgetSubjectsRequest as _sidekey_v1_ForgetSubjectsRequest, ForgetSubjectsRequest__Output as _sidekey_v1_ForgetSubjectsRequest__Output } from './sidekey/v1/ForgetSubjectsRequest.js';
+import type { ForgetSubjectsResponse as _sidekey_v1_ForgetSubjectsResponse, ForgetSubjectsResponse__Output as _sidekey_v1_ForgetSubjectsResponse__Output } from './sidekey/v1/ForgetSubjectsResponse.js';
 import type { SidekeyClient as _sidekey_v1_SidekeyClient, SidekeyDefinition as _sidekey_v1_SidekeyDefinition } from './sidekey/v1/Sidekey.js';
 import type { TokenizeRequest as _sidekey_v1_TokenizeRequest, TokenizeRequest__Output as _sidekey_v1_TokenizeRequest__Output } from './sidekey/v1/TokenizeRequest.js';
 import type { TokenizeResponse as _sidekey_v1_TokenizeResponse, TokenizeResponse__Output as _sidekey_v1_TokenizeResponse__Output } from './sidekey/v1/TokenizeResponse.js';
@@ -36,6 +38,8 @@ export interface ProtoGrpcType {
       EncryptResponse: MessageTypeDefinition<_sidekey_v1_EncryptResponse, _sidekey_v1_EncryptResponse__Output>
       Error: MessageTypeDefinition<_sidekey_v1_Error, _sidekey_v1_Error__Output>
       ErrorResponse: MessageTypeDefinition<_sidekey_v1_ErrorResponse, _sidekey_v1_ErrorResponse__Output>
+      ForgetSubjectsRequest: MessageTypeDefinition<_sidekey_v1_ForgetSubjectsRequest, _sidekey_v1_ForgetSubjectsRequest__Output>
+      ForgetSubjectsResponse: MessageTypeDefinition<_sidekey_v1_ForgetSubjectsResponse, _sidekey_v1_ForgetSubjectsResponse__Output>
       /**
        * Tokenization and field encryption for one tenant per call.
        */

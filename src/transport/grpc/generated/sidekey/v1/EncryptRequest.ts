@@ -13,6 +13,10 @@ export interface EncryptRequest {
    * same context. Optional (absent is the same as empty).
    */
   'context'?: (string);
+  /**
+   * The data subject the plaintexts belong to (v1.1), as in TokenizeRequest.
+   */
+  'subject'?: (string);
 }
 
 export interface EncryptRequest__Output {
@@ -27,4 +31,8 @@ export interface EncryptRequest__Output {
    * same context. Optional (absent is the same as empty).
    */
   'context': (string);
+  /**
+   * The data subject the plaintexts belong to (v1.1), as in TokenizeRequest.
+   */
+  'subject': (string);
 }

@@ -10,6 +10,8 @@ import type { DetokenizeRequest as _sidekey_v1_DetokenizeRequest, DetokenizeRequ
 import type { DetokenizeResponse as _sidekey_v1_DetokenizeResponse, DetokenizeResponse__Output as _sidekey_v1_DetokenizeResponse__Output } from '../../sidekey/v1/DetokenizeResponse.js';
 import type { EncryptRequest as _sidekey_v1_EncryptRequest, EncryptRequest__Output as _sidekey_v1_EncryptRequest__Output } from '../../sidekey/v1/EncryptRequest.js';
 import type { EncryptResponse as _sidekey_v1_EncryptResponse, EncryptResponse__Output as _sidekey_v1_EncryptResponse__Output } from '../../sidekey/v1/EncryptResponse.js';
+import type { ForgetSubjectsRequest as _sidekey_v1_ForgetSubjectsRequest, ForgetSubjectsRequest__Output as _sidekey_v1_ForgetSubjectsRequest__Output } from '../../sidekey/v1/ForgetSubjectsRequest.js';
+import type { ForgetSubjectsResponse as _sidekey_v1_ForgetSubjectsResponse, ForgetSubjectsResponse__Output as _sidekey_v1_ForgetSubjectsResponse__Output } from '../../sidekey/v1/ForgetSubjectsResponse.js';
 import type { TokenizeRequest as _sidekey_v1_TokenizeRequest, TokenizeRequest__Output as _sidekey_v1_TokenizeRequest__Output } from '../../sidekey/v1/TokenizeRequest.js';
 import type { TokenizeResponse as _sidekey_v1_TokenizeResponse, TokenizeResponse__Output as _sidekey_v1_TokenizeResponse__Output } from '../../sidekey/v1/TokenizeResponse.js';
 
@@ -82,6 +84,29 @@ export interface SidekeyClient extends grpc.Client {
   encrypt(argument: _sidekey_v1_EncryptRequest, callback: grpc.requestCallback<_sidekey_v1_EncryptResponse__Output>): grpc.ClientUnaryCall;
   
   /**
+   * Destroys the keys of data subjects (v1.1): every token and ciphertext
+   * made with one of these subjects then answers the per-item error
+   * FAILED_PRECONDITION, on every sidecar within seconds. Idempotent: an
+   * unknown or already forgotten subject counts 0. Needs an ORK with
+   * `forget` in its scope.
+   */
+  ForgetSubjects(argument: _sidekey_v1_ForgetSubjectsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_sidekey_v1_ForgetSubjectsResponse__Output>): grpc.ClientUnaryCall;
+  ForgetSubjects(argument: _sidekey_v1_ForgetSubjectsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_sidekey_v1_ForgetSubjectsResponse__Output>): grpc.ClientUnaryCall;
+  ForgetSubjects(argument: _sidekey_v1_ForgetSubjectsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_sidekey_v1_ForgetSubjectsResponse__Output>): grpc.ClientUnaryCall;
+  ForgetSubjects(argument: _sidekey_v1_ForgetSubjectsRequest, callback: grpc.requestCallback<_sidekey_v1_ForgetSubjectsResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Destroys the keys of data subjects (v1.1): every token and ciphertext
+   * made with one of these subjects then answers the per-item error
+   * FAILED_PRECONDITION, on every sidecar within seconds. Idempotent: an
+   * unknown or already forgotten subject counts 0. Needs an ORK with
+   * `forget` in its scope.
+   */
+  forgetSubjects(argument: _sidekey_v1_ForgetSubjectsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_sidekey_v1_ForgetSubjectsResponse__Output>): grpc.ClientUnaryCall;
+  forgetSubjects(argument: _sidekey_v1_ForgetSubjectsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_sidekey_v1_ForgetSubjectsResponse__Output>): grpc.ClientUnaryCall;
+  forgetSubjects(argument: _sidekey_v1_ForgetSubjectsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_sidekey_v1_ForgetSubjectsResponse__Output>): grpc.ClientUnaryCall;
+  forgetSubjects(argument: _sidekey_v1_ForgetSubjectsRequest, callback: grpc.requestCallback<_sidekey_v1_ForgetSubjectsResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * Replaces each value with a random token and stores the value encrypted.
    * All-or-nothing: one invalid item fails the call (INVALID_ARGUMENT naming
    * its index) and nothing is stored. When the call returns, every token it
@@ -131,6 +156,15 @@ export interface SidekeyHandlers extends grpc.UntypedServiceImplementation {
   Encrypt: grpc.handleUnaryCall<_sidekey_v1_EncryptRequest__Output, _sidekey_v1_EncryptResponse>;
   
   /**
+   * Destroys the keys of data subjects (v1.1): every token and ciphertext
+   * made with one of these subjects then answers the per-item error
+   * FAILED_PRECONDITION, on every sidecar within seconds. Idempotent: an
+   * unknown or already forgotten subject counts 0. Needs an ORK with
+   * `forget` in its scope.
+   */
+  ForgetSubjects: grpc.handleUnaryCall<_sidekey_v1_ForgetSubjectsRequest__Output, _sidekey_v1_ForgetSubjectsResponse>;
+  
+  /**
    * Replaces each value with a random token and stores the value encrypted.
    * All-or-nothing: one invalid item fails the call (INVALID_ARGUMENT naming
    * its index) and nothing is stored. When the call returns, every token it
@@ -145,5 +179,6 @@ export interface SidekeyDefinition extends grpc.ServiceDefinition {
   DeleteTokens: MethodDefinition<_sidekey_v1_DeleteTokensRequest, _sidekey_v1_DeleteTokensResponse, _sidekey_v1_DeleteTokensRequest__Output, _sidekey_v1_DeleteTokensResponse__Output>
   Detokenize: MethodDefinition<_sidekey_v1_DetokenizeRequest, _sidekey_v1_DetokenizeResponse, _sidekey_v1_DetokenizeRequest__Output, _sidekey_v1_DetokenizeResponse__Output>
   Encrypt: MethodDefinition<_sidekey_v1_EncryptRequest, _sidekey_v1_EncryptResponse, _sidekey_v1_EncryptRequest__Output, _sidekey_v1_EncryptResponse__Output>
+  ForgetSubjects: MethodDefinition<_sidekey_v1_ForgetSubjectsRequest, _sidekey_v1_ForgetSubjectsResponse, _sidekey_v1_ForgetSubjectsRequest__Output, _sidekey_v1_ForgetSubjectsResponse__Output>
   Tokenize: MethodDefinition<_sidekey_v1_TokenizeRequest, _sidekey_v1_TokenizeResponse, _sidekey_v1_TokenizeRequest__Output, _sidekey_v1_TokenizeResponse__Output>
 }

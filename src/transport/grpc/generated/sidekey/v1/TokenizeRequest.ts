@@ -23,6 +23,13 @@ export interface TokenizeRequest {
    * cannot compile proto3 optional fields. JSON: ttlSeconds.
    */
   'ttl_seconds'?: (number);
+  /**
+   * The data subject the values belong to (v1.1), an opaque id such as a
+   * user id: ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$. The values are then also
+   * encrypted under that subject's random key, which ForgetSubjects
+   * destroys. Optional (empty: no subject). Not allowed on fpe fields.
+   */
+  'subject'?: (string);
 }
 
 export interface TokenizeRequest__Output {
@@ -47,4 +54,11 @@ export interface TokenizeRequest__Output {
    * cannot compile proto3 optional fields. JSON: ttlSeconds.
    */
   'ttl_seconds': (number);
+  /**
+   * The data subject the values belong to (v1.1), an opaque id such as a
+   * user id: ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$. The values are then also
+   * encrypted under that subject's random key, which ForgetSubjects
+   * destroys. Optional (empty: no subject). Not allowed on fpe fields.
+   */
+  'subject': (string);
 }

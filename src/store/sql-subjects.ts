@@ -1,0 +1,181 @@
+/**
+ * Data subjects in the store (issue 13, docs/formats.md §18): one wrapped
+ * random key per (tenant, subject), the records sealed under it, and
+ * `forget`.
+ *
+ * Invariants:
+ * - Concurrent first uses end with one key: `insert … on conflict do
+ *   nothing`, then read back the row in force.
+ * - No write is acknowledged under a forgotten key: a subject's records are
+ *   inserted in a transaction that first takes a FOR SHARE lock on the key
+ *   row. `forget` updates (overwrites) that row before deleting it, so it
+ *   waits for inserts holding the lock, and an insert that comes after it
+ *   finds no row and writes nothing.
+ * - `forget` overwrites the wrapped bytes, then deletes the row, and
+ *   announces `subjects-forgotten` in the same transaction.
+ */
+import { notifyKeyEvent } from './notify.js';
+import type { SubjectCountRow, SubjectKeyRow, TokenRow, WrappedKey } from './port.js';
+import { toBuffer } from './sql-client.js';
+import { SqlExpiry } from './sql-expiry.js';
+import { hex, type Row } from './sql-rows.js';
+
+export abstract class SqlSubjects extends SqlExpiry {
+  async getSubjectKey(tenant: string, subject: string): Promise<SubjectKeyRow | undefined> {
+    const r = await this.sql.query('select * from sidekey_subject_keys where tenant = $1 and subject = $2', [
+      tenant,
+      subject,
+    ]);
+    return r.rows[0] === undefined ? undefined : subjectKeyRow(r.rows[0]);
+  }
+
+  async getSubjectKeyById(tenant: string, keyId: string): Promise<SubjectKeyRow | undefined> {
+    const r = await this.sql.query('select * from sidekey_subject_keys where tenant = $1 and key_id = $2', [
+      tenant,
+      keyId,
+    ]);
+    return r.rows[0] === undefined ? undefined : subjectKeyRow(r.rows[0]);
+  }
+
+  async ensureSubjectKey(
+    tenant: string,
+    subject: string,
+    keyId: string,
+    key: WrappedKey,
+  ): Promise<SubjectKeyRow> {
+    await this.sql.query(
+      `insert into sidekey_subject_keys (tenant, subject, key_id, kek_ref, wrapped_key)
+       select $1, $2, $3, $4, decode($5, 'hex')
+        where exists (select 1 from sidekey_tenants where tenant = $1 and state = 'active')
+       on conflict (tenant, subject) do nothing`,
+      [tenant, subject, keyId, key.kekRef, hex(key.wrapped)],
+    );
+    const row = await this.getSubjectKey(tenant, subject);
+    if (row === undefined) throw new SubjectKeyGoneError();
+    return row;
+  }
+
+  async writeSubjectTokens(tenant: string, keyId: string, rows: readonly TokenRow[]): Promise<boolean> {
+    return this.sql.transaction(async (tx) => {
+      const lock = await tx.query(
+        'select 1 from sidekey_subject_keys where tenant = $1 and key_id = $2 for share',
+        [tenant, keyId],
+      );
+      if (lock.rows.length === 0) return false;
+      if (rows.length === 0) return true;
+      // As in SqlStore.write: an expired deterministic record of the same key is replaced.
+      const reusable = rows.filter((r) => r.kind !== undefined && r.kind !== 'random').map((r) => r.token);
+      if (reusable.length > 0) {
+        await tx.query(
+          `delete from sidekey_tokens
+            where token = any($1::text[]) and expires_at is not null and expires_at <= now()`,
+          [reusable],
+        );
+      }
+      await tx.query(
+        `insert into sidekey_tokens
+           (token, tenant, field, ork_id, tek_version, envelope, kind, expires_at, subject_key_id)
+         select token, tenant, field, ork_id, tek_version, decode(envelope, 'hex'), kind, expires_at::timestamptz, $9
+           from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[])
+                as u(token, tenant, field, ork_id, tek_version, envelope, kind, expires_at)
+         on conflict (token) do nothing`,
+        [
+          rows.map((r) => r.token),
+          rows.map((r) => r.tenant),
+          rows.map((r) => r.field),
+          rows.map((r) => r.orkId),
+          rows.map((r) => r.tekVersion),
+          rows.map((r) => hex(r.envelope)),
+          rows.map((r) => r.kind ?? 'random'),
+          rows.map((r) => r.expiresAt?.toISOString() ?? null),
+          keyId,
+        ],
+      );
+      return true;
+    });
+  }
+
+  async forgetSubjects(tenant: string, subjects: readonly string[]): Promise<number> {
+    if (subjects.length === 0) return 0;
+    return this.sql.transaction(async (tx) => {
+      // Overwrite first (the bytes leave the live row version; the runbook
+      // says what VACUUM, the WAL and backups keep), then delete.
+      const r = await tx.query(
+        `update sidekey_subject_keys set wrapped_key = decode(repeat('00', length(wrapped_key)), 'hex')
+          where tenant = $1 and subject = any($2::text[])`,
+        [tenant, subjects],
+      );
+      await tx.query('delete from sidekey_subject_keys where tenant = $1 and subject = any($2::text[])', [
+        tenant,
+        subjects,
+      ]);
+      if (r.rowCount > 0) await notifyKeyEvent(tx, { kind: 'subjects-forgotten', tenant });
+      return r.rowCount;
+    });
+  }
+
+  async subjectCounts(tenant?: string): Promise<SubjectCountRow[]> {
+    const r = await this.sql.query(
+      `select t.tenant,
+              (select count(*) from sidekey_subject_keys s where s.tenant = t.tenant) as subjects,
+              (select count(*) from sidekey_tokens k
+                where k.tenant = t.tenant and k.subject_key_id is not null
+                  and exists (select 1 from sidekey_subject_keys s where s.key_id = k.subject_key_id)) as records
+         from sidekey_tenants t
+        where $1::text is null or t.tenant = $1
+        order by t.tenant`,
+      [tenant ?? null],
+    );
+    return r.rows.map((x) => ({
+      tenant: x.tenant as string,
+      subjects: Number(x.subjects),
+      records: Number(x.records),
+    }));
+  }
+
+  async listSubjectKeysNotUnder(
+    kekRef: string,
+    after: { readonly tenant: string; readonly keyId: string } | undefined,
+    limit: number,
+  ): Promise<SubjectKeyRow[]> {
+    const r = await this.sql.query(
+      `select * from sidekey_subject_keys
+        where kek_ref <> $1 and (tenant, key_id) > ($2, $3)
+        order by tenant, key_id limit $4`,
+      [kekRef, after?.tenant ?? '', after?.keyId ?? '', limit],
+    );
+    return r.rows.map(subjectKeyRow);
+  }
+
+  async rewrapSubjectKey(tenant: string, keyId: string, from: WrappedKey, to: WrappedKey): Promise<boolean> {
+    return this.sql.transaction(async (tx) => {
+      const r = await tx.query(
+        `update sidekey_subject_keys set kek_ref = $3, wrapped_key = decode($4, 'hex')
+          where tenant = $1 and key_id = $2 and kek_ref = $5 and wrapped_key = decode($6, 'hex')`,
+        [tenant, keyId, to.kekRef, hex(to.wrapped), from.kekRef, hex(from.wrapped)],
+      );
+      // Sidecars may have cached nothing but the plaintext key, which does
+      // not change; the event only makes them read the new row.
+      if (r.rowCount > 0) await notifyKeyEvent(tx, { kind: 'tek-changed', tenant });
+      return r.rowCount > 0;
+    });
+  }
+}
+
+/** The tenant does not exist, was shredded, or the subject was forgotten between insert and read. */
+export class SubjectKeyGoneError extends Error {
+  override readonly name = 'SubjectKeyGoneError';
+  constructor() {
+    super('the subject key could not be created: unknown or shredded tenant, or forgotten meanwhile');
+  }
+}
+
+function subjectKeyRow(x: Row): SubjectKeyRow {
+  return {
+    tenant: x.tenant as string,
+    subject: x.subject as string,
+    keyId: x.key_id as string,
+    kekRef: x.kek_ref as string,
+    wrapped: toBuffer(x.wrapped_key),
+  };
+}
