@@ -38,6 +38,9 @@ usage: sidekey [command] [options]
   keys status [--tenant T] [--json]        key versions and record counts
   keys retire --tenant T --below N [--force]
                                            stop decrypting with versions below N
+  subject forget --tenant T [--from-file F] [--json] SUBJECT…
+                                           destroy data subjects' keys: their values are gone for good
+                                           (every sidecar within seconds; idempotent)
   tenant shred <tenant> [--yes]            destroy every TEK version: the tenant's data is gone for good
   tenant purge <tenant> [--yes]            delete the token rows of a shredded tenant
   policy set --tenant T --field F [--kind random|deterministic|fpe] [--alphabet digits|alnum|CHARS]
@@ -106,6 +109,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return (await import('./commands/injector.js')).injectorCommand(io);
     case 'fleet':
       return (await import('./commands/fleet.js')).fleetCommand(args, io);
+    case 'subject':
+      return (await import('./commands/subject.js')).subjectCommand(args, io);
     case 'doctor':
       return (await import('./commands/doctor.js')).doctorCommand(args, io);
     default:

@@ -101,7 +101,7 @@ export function metadataOf(c: CallCredentials): Metadata {
 /** One unary call; resolves with the response or the status, and the x-request-id trailer. */
 export function callGrpc(
   client: SidekeyClient,
-  method: Method,
+  method: Method | 'ForgetSubjects',
   request: object,
   creds: CallCredentials = {},
 ): Promise<GrpcOutcome> {
@@ -109,7 +109,7 @@ export function callGrpc(
     creds.deadlineMs === undefined ? {} : { deadline: new Date(Date.now() + creds.deadlineMs) };
   return new Promise((resolve) => {
     let outcome: GrpcOutcome | undefined;
-    const invoke = (client as unknown as Record<Method, UnaryInvoker>)[method].bind(client);
+    const invoke = (client as unknown as Record<string, UnaryInvoker>)[method]!.bind(client);
     const call = invoke(
       request,
       metadataOf(creds),
