@@ -7,8 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import type { AuditEvent } from '../audit/index.js';
+import { systemRandom } from '../crypto/index.js';
 import { SidekeyError } from '../errors/index.js';
-import { Keyring } from '../keyring/index.js';
+import { Keyring, SubjectKeys } from '../keyring/index.js';
 import type { MoveProgress } from '../lifecycle/index.js';
 import type { AdminContext } from './admin-context.js';
 import { flag, option, type Parsed } from './args.js';
@@ -85,6 +86,16 @@ export function commandKeyring(ctx: AdminContext): Keyring {
       orkTtlMs: ctx.config.caches.orkTtlMs,
       maxKeys: ctx.config.caches.maxKeys,
     },
+  });
+}
+
+/** Data subjects' keys for one command (re-encryption of subjects' records). */
+export function commandSubjectKeys(ctx: AdminContext): SubjectKeys {
+  return new SubjectKeys({
+    store: ctx.store,
+    keks: ctx.keks,
+    random: systemRandom,
+    options: { ttlMs: ctx.config.caches.tekTtlMs, maxKeys: ctx.config.caches.maxKeys },
   });
 }
 

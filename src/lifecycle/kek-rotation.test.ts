@@ -3,7 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { encodeOrkString, orkFingerprint } from '../crypto/index.js';
 import { type EncryptionContext, type KekPort, kekRing, kmsContext, LocalKek } from '../kms/index.js';
-import type { AuditChainRow, OrkRow, TenantKeyRow, TokenRootKeyRow, WrappedKey } from '../store/index.js';
+import type {
+  AuditChainRow,
+  OrkRow,
+  SubjectKeyRow,
+  TenantKeyRow,
+  TokenRootKeyRow,
+  WrappedKey,
+} from '../store/index.js';
 import { rotateKek } from './kek-rotation.js';
 import { reissueOrk } from './ork-reissue.js';
 
@@ -11,11 +18,40 @@ const random = { bytes: (n: number) => randomBytes(n) };
 const local = () => new LocalKek(randomBytes(32), random);
 
 /** The four store methods KEK rotation uses, over arrays. */
-function memoryStore(keys: TenantKeyRow[], chains: AuditChainRow[], roots: TokenRootKeyRow[] = []) {
+function memoryStore(
+  keys: TenantKeyRow[],
+  chains: AuditChainRow[],
+  roots: TokenRootKeyRow[] = [],
+  subjects: SubjectKeyRow[] = [],
+) {
   return {
     keys,
     chains,
     roots,
+    subjects,
+    async listSubjectKeysNotUnder(
+      ref: string,
+      after: { tenant: string; keyId: string } | undefined,
+      limit: number,
+    ) {
+      const key = (r: { tenant: string; keyId: string }) => `${r.tenant}\u0000${r.keyId}`;
+      return subjects
+        .filter((r) => r.kekRef !== ref && (after === undefined || key(r) > key(after)))
+        .sort((a, b) => (key(a) < key(b) ? -1 : 1))
+        .slice(0, limit);
+    },
+    async rewrapSubjectKey(tenant: string, keyId: string, from: WrappedKey, to: WrappedKey) {
+      const i = subjects.findIndex(
+        (r) =>
+          r.tenant === tenant &&
+          r.keyId === keyId &&
+          r.kekRef === from.kekRef &&
+          r.wrapped.equals(from.wrapped),
+      );
+      if (i < 0) return false;
+      subjects[i] = { ...subjects[i]!, kekRef: to.kekRef, wrapped: to.wrapped };
+      return true;
+    },
     async listTokenRootKeysNotUnder(ref: string, afterTenant: string, limit: number) {
       return roots
         .filter((r) => r.kekRef !== ref && r.wrapped !== null && r.tenant > afterTenant)
@@ -117,7 +153,18 @@ describe('rotateKek', () => {
       },
       { tenant: 'c', state: 'destroyed', kekRef: old.kekRef, wrapped: null },
     ];
-    const store = memoryStore(keys, chains, roots);
+    const subjectKey = randomBytes(32);
+    const keyId = 'ab'.repeat(16);
+    const subjects: SubjectKeyRow[] = [
+      {
+        tenant: 'a',
+        subject: 'user-1',
+        keyId,
+        kekRef: old.kekRef,
+        wrapped: await old.wrap(subjectKey, kmsContext.subject('a', keyId)),
+      },
+    ];
+    const store = memoryStore(keys, chains, roots, subjects);
     const progress: string[] = [];
     const report = await rotateKek(
       { store, keks: kekRing(old), target },
@@ -129,13 +176,19 @@ describe('rotateKek', () => {
         target: target.kekRef,
         tenantKeys: 4,
         tokenRootKeys: 1,
+        subjectKeys: 1,
         auditChains: 1,
         changed: 0,
         failures: [],
         stopped: false,
       },
     );
-    assert.deepEqual(progress, ['a/1', 'a/2', 'b/1', 'b/2', 'a/token-root', 'c1']);
+    assert.deepEqual(progress, ['a/1', 'a/2', 'b/1', 'b/2', 'a/token-root', `a/subject-key ${keyId}`, 'c1']);
+    assert.equal(store.subjects[0]!.kekRef, target.kekRef);
+    assert.deepEqual(
+      await target.unwrap(store.subjects[0]!.wrapped, kmsContext.subject('a', keyId)),
+      subjectKey,
+    );
     assert.deepEqual(await target.unwrap(store.roots[0]!.wrapped!, kmsContext.tokenRootKey('a')), rootKey);
     assert.equal(store.roots[1]!.wrapped, null, 'a destroyed token root key stays destroyed');
     for (const row of store.keys.filter((k) => k.wrapped !== null)) {
@@ -146,7 +199,7 @@ describe('rotateKek', () => {
     assert.equal(store.keys.find((k) => k.tenant === 'c')!.wrapped, null, 'a destroyed key stays destroyed');
     assert.deepEqual(await target.unwrap(store.chains[0]!.wrappedKey, kmsContext.auditChain('c1')), chainKey);
     const again = await rotateKek({ store, keks: kekRing(old), target });
-    assert.equal(again.tenantKeys + again.tokenRootKeys + again.auditChains, 0);
+    assert.equal(again.tenantKeys + again.tokenRootKeys + again.subjectKeys + again.auditChains, 0);
   });
 
   it('reports keys of an unconfigured KEK and leaves them; stops cleanly when asked', async () => {

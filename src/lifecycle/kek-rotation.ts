@@ -33,6 +33,8 @@ export interface KekRotationDeps {
     | 'rewrapAuditChain'
     | 'listTokenRootKeysNotUnder'
     | 'rewrapTokenRootKey'
+    | 'listSubjectKeysNotUnder'
+    | 'rewrapSubjectKey'
   >;
   /** The KEKs this process can unwrap with (primary and previous). */
   readonly keks: KekRing;
@@ -40,7 +42,7 @@ export interface KekRotationDeps {
 }
 
 export interface KekRotationProgress {
-  readonly kind: 'tek' | 'token-root' | 'audit-chain';
+  readonly kind: 'tek' | 'token-root' | 'subject' | 'audit-chain';
   /** Re-wrapped so far in this run (both kinds). */
   readonly rewrapped: number;
   /** `tenant/version` or the chain id just handled. */
@@ -60,6 +62,8 @@ export interface KekRotationReport {
   readonly auditChains: number;
   /** Token root keys (deterministic and fpe tokens) re-wrapped. */
   readonly tokenRootKeys: number;
+  /** Data subjects' keys re-wrapped (issue 13). */
+  readonly subjectKeys: number;
   /** Rows changed concurrently (rotated, shredded): left for the next run. */
   readonly changed: number;
   /** Rows that could not be re-wrapped, by reason (`kekRef` not configured, does not unwrap). */
@@ -80,6 +84,7 @@ export async function rotateKek(
   let tenantKeys = 0;
   let auditChains = 0;
   let tokenRootKeys = 0;
+  let subjectKeys = 0;
   let changed = 0;
   let stopped = false;
 
@@ -181,6 +186,35 @@ export async function rotateKek(
     }
   }
 
+  // Data subjects' keys (issue 13): many per tenant, by (tenant, key id); a
+  // forgotten one has no row and is never listed. Items name the key id,
+  // never the subject.
+  let afterSubject: { tenant: string; keyId: string } | undefined;
+  while (!stopped) {
+    const rows = await deps.store.listSubjectKeysNotUnder(target.kekRef, afterSubject, batchSize);
+    if (rows.length === 0) break;
+    for (const row of rows) {
+      if (options.shouldStop?.()) {
+        stopped = true;
+        break;
+      }
+      afterSubject = { tenant: row.tenant, keyId: row.keyId };
+      const item = `${row.tenant}/subject-key ${row.keyId}`;
+      if (failed.has(item)) continue;
+      const from = { kekRef: row.kekRef, wrapped: row.wrapped };
+      const outcome = await rewrap(item, from, kmsContext.subject(row.tenant, row.keyId), (to) =>
+        deps.store.rewrapSubjectKey(row.tenant, row.keyId, from, to),
+      );
+      if (outcome === 'done') subjectKeys++;
+      if (outcome === 'changed') changed++;
+      options.onProgress?.({
+        kind: 'subject',
+        rewrapped: tenantKeys + tokenRootKeys + subjectKeys + auditChains,
+        item,
+      });
+    }
+  }
+
   if (!stopped) {
     for (const chain of await deps.store.listAuditChains()) {
       if (chain.kekRef === target.kekRef) continue;
@@ -200,5 +234,14 @@ export async function rotateKek(
       options.onProgress?.({ kind: 'audit-chain', rewrapped: tenantKeys + auditChains, item: chain.chainId });
     }
   }
-  return { target: target.kekRef, tenantKeys, tokenRootKeys, auditChains, changed, failures, stopped };
+  return {
+    target: target.kekRef,
+    tenantKeys,
+    tokenRootKeys,
+    subjectKeys,
+    auditChains,
+    changed,
+    failures,
+    stopped,
+  };
 }

@@ -22,15 +22,20 @@
  * - The AAD binds token, tenant, field, version and ORK id, so the new
  *   envelope is sealed with the binding of its new place.
  * - Plaintext lives only between open and seal, and is zeroed.
+ * - A data subject's record (issue 13) keeps its subject: it is opened and
+ *   sealed again under FDK_s with the same subject key, whose id the row
+ *   keeps. A record whose subject was forgotten cannot move (unreadable).
  */
-import { openRecord, type RandomSource, sealRecord, zeroize } from '../crypto/index.js';
+import { openRecord, type RandomSource, sealRecord, subjectFdk, zeroize } from '../crypto/index.js';
 import { SidekeyError } from '../errors/index.js';
-import type { Keyring, OrkIdentity } from '../keyring/index.js';
+import type { Keyring, OrkIdentity, SubjectKeys } from '../keyring/index.js';
 import type { Store, TokenReplacement } from '../store/index.js';
 
 export interface MoveDeps {
   readonly store: Pick<Store, 'listTokensToMove' | 'countTokensToMove' | 'replaceTokenEnvelopes'>;
   readonly keyring: Pick<Keyring, 'fdk'>;
+  /** Data subjects' keys by id (records with a subject). */
+  readonly subjects: Pick<SubjectKeys, 'byId'>;
   readonly random: RandomSource;
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -95,6 +100,18 @@ export async function moveRecords(deps: MoveDeps, opts: MoveOptions): Promise<Mo
     return k;
   };
 
+  const subjectKeys = new Map<string, Buffer | undefined>();
+  /** FDK_s of a subject's record (a new buffer the caller zeroes), `fdk` itself without one, undefined once forgotten. */
+  const sealingKey = async (
+    fdkKey: Buffer,
+    keyId: string | null | undefined,
+  ): Promise<Buffer | undefined> => {
+    if (keyId === null || keyId === undefined) return fdkKey;
+    if (!subjectKeys.has(keyId)) subjectKeys.set(keyId, await deps.subjects.byId(opts.tenant, keyId));
+    const key = subjectKeys.get(keyId);
+    return key === undefined ? undefined : subjectFdk(fdkKey, key, opts.tenant, keyId);
+  };
+
   let p: MoveProgress = { total: 0, done: 0, moved: 0, skipped: 0, unreadable: 0, pass: 0 };
   const report = () => opts.onProgress?.(p);
   const maxPasses = opts.maxPasses ?? DEFAULT_MAX_PASSES;
@@ -120,15 +137,28 @@ export async function moveRecords(deps: MoveDeps, opts: MoveOptions): Promise<Mo
         const updates: TokenReplacement[] = [];
         let unreadable = 0;
         for (const row of rows) {
-          const oldKey = await fdk(opts.from, row.field, row.tekVersion);
-          const plain = Buffer.isBuffer(oldKey) ? openRecord(oldKey, row, row.envelope) : undefined;
+          const oldFdk = await fdk(opts.from, row.field, row.tekVersion);
+          const oldKey = Buffer.isBuffer(oldFdk) ? await sealingKey(oldFdk, row.subjectKeyId) : undefined;
+          let plain: Buffer | undefined;
+          try {
+            plain = oldKey === undefined ? undefined : openRecord(oldKey, row, row.envelope);
+          } finally {
+            if (oldKey !== oldFdk) zeroize(oldKey);
+          }
           if (plain === undefined) {
             unreadable++;
             continue;
           }
+          let newKey: Buffer | undefined;
+          let newFdk: Buffer | SidekeyError | undefined;
           try {
-            const newKey = await fdk(opts.to, row.field, opts.targetVersion);
-            if (!Buffer.isBuffer(newKey)) throw newKey; // the target version itself is unusable: stop
+            newFdk = await fdk(opts.to, row.field, opts.targetVersion);
+            if (!Buffer.isBuffer(newFdk)) throw newFdk; // the target version itself is unusable: stop
+            newKey = await sealingKey(newFdk, row.subjectKeyId);
+            if (newKey === undefined) {
+              unreadable++; // forgotten between open and seal
+              continue;
+            }
             const binding = {
               token: row.token,
               tenant: row.tenant,
@@ -147,6 +177,7 @@ export async function moveRecords(deps: MoveDeps, opts: MoveOptions): Promise<Mo
             });
           } finally {
             zeroize(plain);
+            if (newKey !== newFdk) zeroize(newKey);
           }
         }
         const moved = await deps.store.replaceTokenEnvelopes(opts.tenant, updates);
@@ -166,5 +197,6 @@ export async function moveRecords(deps: MoveDeps, opts: MoveOptions): Promise<Mo
     return { ...p, complete, interrupted: false };
   } finally {
     for (const k of fdks.values()) if (Buffer.isBuffer(k)) zeroize(k);
+    for (const k of subjectKeys.values()) zeroize(k);
   }
 }

@@ -147,18 +147,18 @@ export abstract class SqlSubjects extends SqlExpiry {
     return r.rows.map(subjectKeyRow);
   }
 
+  /**
+   * Announces nothing: sidecars cache only the plaintext key, which does not
+   * change (one event per subject would also empty every cache of the tenant
+   * once per key).
+   */
   async rewrapSubjectKey(tenant: string, keyId: string, from: WrappedKey, to: WrappedKey): Promise<boolean> {
-    return this.sql.transaction(async (tx) => {
-      const r = await tx.query(
-        `update sidekey_subject_keys set kek_ref = $3, wrapped_key = decode($4, 'hex')
-          where tenant = $1 and key_id = $2 and kek_ref = $5 and wrapped_key = decode($6, 'hex')`,
-        [tenant, keyId, to.kekRef, hex(to.wrapped), from.kekRef, hex(from.wrapped)],
-      );
-      // Sidecars may have cached nothing but the plaintext key, which does
-      // not change; the event only makes them read the new row.
-      if (r.rowCount > 0) await notifyKeyEvent(tx, { kind: 'tek-changed', tenant });
-      return r.rowCount > 0;
-    });
+    const r = await this.sql.query(
+      `update sidekey_subject_keys set kek_ref = $3, wrapped_key = decode($4, 'hex')
+        where tenant = $1 and key_id = $2 and kek_ref = $5 and wrapped_key = decode($6, 'hex')`,
+      [tenant, keyId, to.kekRef, hex(to.wrapped), from.kekRef, hex(from.wrapped)],
+    );
+    return r.rowCount > 0;
   }
 }
 

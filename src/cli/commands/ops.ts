@@ -28,10 +28,11 @@ export async function keysCommand(args: Parsed, io: CliIo): Promise<number> {
       'usage: sidekey keys status [--tenant <tenant>] [--json] | keys retire --tenant <tenant> --below N [--force]',
     );
   const tenant = option(args, 'tenant');
-  const { rows, counts, kinds } = await withAdmin(io, async (ctx) => ({
+  const { rows, counts, kinds, subjects } = await withAdmin(io, async (ctx) => ({
     rows: await ctx.store.keyStatus(tenant),
     counts: await ctx.store.recordCounts(tenant),
     kinds: await ctx.store.kindCounts(tenant),
+    subjects: await ctx.store.subjectCounts(tenant),
   }));
   if (tenant !== undefined && rows.length === 0) throw new CliError(`tenant ${tenant} does not exist`);
   // Record counts per ORK show how far a re-encryption or an ORK rotation has come.
@@ -45,14 +46,24 @@ export async function keysCommand(args: Parsed, io: CliIo): Promise<number> {
     recordsByKind: Object.fromEntries(
       kinds.filter((c) => c.tenant === r.tenant && c.version === r.version).map((c) => [c.kind, c.records]),
     ),
+    // Data subjects of the tenant (the same on each of its rows): live subject
+    // keys and the records sealed under them; never a subject id.
+    subjects: subjectsOf(r.tenant),
   }));
   if (flag(args, 'json')) io.stdout(`${JSON.stringify(out, null, 2)}\n`);
   else {
     io.stdout(table(out, ['tenant', 'version', 'state', 'kekRef', 'records', 'createdAt']));
     if (counts.length > 0) io.stdout(`\n${table(counts, ['tenant', 'version', 'orkId', 'records'])}`);
     if (kinds.length > 0) io.stdout(`\n${table(kinds, ['tenant', 'version', 'kind', 'records'])}`);
+    const withSubjects = subjects.filter((c) => c.subjects > 0 || c.records > 0);
+    if (withSubjects.length > 0) io.stdout(`\n${table(withSubjects, ['tenant', 'subjects', 'records'])}`);
   }
   return 0;
+
+  function subjectsOf(t: string): { keys: number; records: number } {
+    const c = subjects.find((x) => x.tenant === t);
+    return { keys: c?.subjects ?? 0, records: c?.records ?? 0 };
+  }
 }
 
 export async function auditCommand(args: Parsed, io: CliIo): Promise<number> {

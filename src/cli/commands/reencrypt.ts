@@ -18,6 +18,7 @@ import { CliError, type CliIo } from '../io.js';
 import {
   audited,
   commandKeyring,
+  commandSubjectKeys,
   intOption,
   progressReporter,
   readOrkFile,
@@ -95,9 +96,10 @@ export async function runMove(
 ): Promise<MoveResult> {
   const progress = progressReporter(io, { tenant: what.tenant, orkId: what.from.orkId });
   const signal = stopOnSignal();
+  const subjects = commandSubjectKeys(ctx);
   try {
     return await moveRecords(
-      { store: ctx.store, keyring, random: systemRandom },
+      { store: ctx.store, keyring, subjects, random: systemRandom },
       {
         ...what,
         ...settings,
@@ -108,6 +110,7 @@ export async function runMove(
   } finally {
     progress.end();
     signal.dispose();
+    subjects.clear();
   }
 }
 
