@@ -54,6 +54,7 @@ const plainToken = (r: TokenRow) => ({
   ...r,
   envelope: Buffer.from(r.envelope),
   expiresAt: r.expiresAt ?? null,
+  subjectKeyId: r.subjectKeyId ?? null,
 });
 
 export function runStoreContract(opts: StoreContractOptions): void {
@@ -415,6 +416,74 @@ export function runStoreContract(opts: StoreContractOptions): void {
       assert.equal(await store.rewrapAuditChain(chainId, chainFrom, to), false);
       const moved = (await store.listAuditChains()).find((c) => c.chainId === chainId);
       assert.equal(moved?.kekRef, target);
+    });
+
+    it('data subjects: concurrent first uses end with one key; a subject’s records carry its key id', async () => {
+      const tenant = await newTenant();
+      const [a, b] = await Promise.all(
+        [freshOrkId(), freshOrkId()].map((keyId) =>
+          store.ensureSubjectKey(tenant, 'user-1', keyId, { kekRef: 'local:1', wrapped: randomBytes(61) }),
+        ),
+      );
+      assert.deepEqual(a, b, 'both first uses read back the one row kept');
+      assert.deepEqual(await store.getSubjectKeyById(tenant, a!.keyId), a);
+      assert.deepEqual(await store.getSubjectKey(tenant, 'user-1'), a);
+      const rows = [tokenRow(tenant, freshOrkId()), tokenRow(tenant, freshOrkId())];
+      assert.equal(await store.writeSubjectTokens(tenant, a!.keyId, rows), true);
+      const read = await store.getTokens(rows.map((r) => r.token));
+      assert.deepEqual(
+        read.sort(byToken).map((r) => r.subjectKeyId),
+        [a!.keyId, a!.keyId],
+      );
+      assert.deepEqual(await store.subjectCounts(tenant), [{ tenant, subjects: 1, records: 2 }]);
+    });
+
+    it('data subjects: forget destroys the key, refuses later writes under it, is idempotent', async () => {
+      const tenant = await newTenant();
+      const key = await store.ensureSubjectKey(tenant, 'gone', freshOrkId(), {
+        kekRef: 'local:1',
+        wrapped: randomBytes(61),
+      });
+      const kept = await store.ensureSubjectKey(tenant, 'kept', freshOrkId(), {
+        kekRef: 'local:1',
+        wrapped: randomBytes(61),
+      });
+      assert.equal(await store.forgetSubjects(tenant, ['gone', 'never-seen']), 1);
+      assert.equal(await store.getSubjectKey(tenant, 'gone'), undefined);
+      assert.equal(await store.getSubjectKeyById(tenant, key.keyId), undefined);
+      const late = tokenRow(tenant, freshOrkId());
+      assert.equal(
+        await store.writeSubjectTokens(tenant, key.keyId, [late]),
+        false,
+        'no write under a forgotten key',
+      );
+      assert.deepEqual(await store.getTokens([late.token]), []);
+      assert.equal(await store.forgetSubjects(tenant, ['gone']), 0, 'idempotent');
+      assert.deepEqual(await store.getSubjectKey(tenant, 'kept'), kept);
+      // Used again: a new key (another id).
+      const again = await store.ensureSubjectKey(tenant, 'gone', freshOrkId(), {
+        kekRef: 'local:1',
+        wrapped: randomBytes(61),
+      });
+      assert.notEqual(again.keyId, key.keyId);
+      // Shredding the tenant deletes every subject key.
+      await store.shredTenant(tenant);
+      assert.equal(await store.getSubjectKey(tenant, 'kept'), undefined);
+      assert.equal(await store.getSubjectKey(tenant, 'gone'), undefined);
+    });
+
+    it('data subjects: KEK rotation lists subject keys not under a KEK and re-wraps only unchanged rows', async () => {
+      const tenant = await newTenant();
+      const from = { kekRef: 'local:old', wrapped: randomBytes(61) };
+      const key = await store.ensureSubjectKey(tenant, 's', freshOrkId(), from);
+      const listed = await store.listSubjectKeysNotUnder('local:new', undefined, 100_000);
+      assert.ok(listed.some((r) => r.tenant === tenant && r.keyId === key.keyId));
+      const to = { kekRef: 'local:new', wrapped: randomBytes(61) };
+      assert.equal(await store.rewrapSubjectKey(tenant, key.keyId, from, to), true);
+      assert.equal(await store.rewrapSubjectKey(tenant, key.keyId, from, to), false, 'not twice');
+      assert.deepEqual((await store.getSubjectKey(tenant, 's'))?.wrapped, to.wrapped);
+      const after = await store.listSubjectKeysNotUnder('local:new', { tenant, keyId: '' }, 100_000);
+      assert.ok(!after.some((r) => r.tenant === tenant));
     });
 
     it('reports its kind', () => {
