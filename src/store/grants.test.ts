@@ -16,8 +16,10 @@ describe('sidecarGrants', () => {
     assert.match(sql, /grant select on sidekey_schema_migrations to "sidekey";/);
     assert.match(sql, /grant select, insert, update on sidekey_sidecars to "sidekey";/);
     assert.match(sql, /grant select on sidekey_changes to "sidekey";/);
-    // Update only on the sidecar's own registry table.
-    assert.equal(sql.match(/update/gi)?.length, 1);
+    // Data subjects: keys made on first use, overwritten and deleted by forget.
+    assert.match(sql, /grant select, insert, update, delete on sidekey_subject_keys to "sidekey";/);
+    // Update only on the sidecar's own registry table and the subject keys.
+    assert.equal(sql.match(/update/gi)?.length, 2);
     assert.doesNotMatch(sql, /truncate|references|trigger|all privileges/i);
   });
 
