@@ -195,12 +195,51 @@ const EMAILS = [
 ];
 const PHONES = ['+44 20 7946 0000', '+1-202-555-0143'];
 const SECRETS = ['card 4111 1111 1111 1111', '', 'über', '\ufeff'];
+/** §18: values of data subjects; `gone` is forgotten before the recovery. */
+const SUBJECT_VALUES = { kept: ['Kept Person', 'kept@example.com'], gone: ['Gone Person'] } as const;
+
+/** §18.1: FDK_s = HKDF-SHA256(ikm = K_subj, salt = FDK, info = lp(label) ‖ lp(tenant) ‖ lp(key_id), 32). */
+function subjectFdk(subjectKey: Buffer, fdkBytes: Buffer, tenant: string, keyId: string): Buffer {
+  const info = Buffer.concat([lp('sidekey/subject-fdk/v1'), lp(tenant), lp(keyId)]);
+  return Buffer.from(hkdfSync('sha256', subjectKey, fdkBytes, info, 32));
+}
+
+/** §18.3: "ct_" ‖ base64url(0x03 ‖ u32be(v) ‖ orkId(16) ‖ keyId(16) ‖ salt ‖ nonce ‖ ciphertext ‖ tag). */
+function openSubjectCiphertextText(
+  text: string,
+  keyFor: (version: number, keyId: string) => Buffer,
+  tenant: string,
+  field: string,
+  context: string,
+): string {
+  const b = b64url(text.slice(3));
+  assert.equal(b[0], 0x03);
+  assert.ok(b.length >= 81);
+  const version = b.readUInt32BE(1);
+  const orkId = b.subarray(5, 21).toString('hex');
+  const keyId = b.subarray(21, 37).toString('hex');
+  const aad = Buffer.concat([
+    Buffer.from([0x03]),
+    lp('sidekey/aad/subject-ciphertext/v1'),
+    lp(tenant),
+    lp(field),
+    u32(version),
+    lp(orkId),
+    lp(keyId),
+    lp(context),
+  ]);
+  const key = recordKey(keyFor(version, keyId), b.subarray(37, 53));
+  const plain = gcmOpen(key, b.subarray(53, 65), b.subarray(65, -16), b.subarray(-16), aad);
+  return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(plain);
+}
 
 describe('a second implementation decrypts sidekey data from the docs alone (DR)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sidekey-dr-'));
   let orkString = '';
   const tokens = new Map<string, string>(); // token → plaintext
   const ciphertexts: { text: string; field: string; context: string; plaintext: string }[] = [];
+  const subjectTokens = new Map<string, { subject: string; value: string }>();
+  const subjectCiphertexts: { text: string; subject: string; plaintext: string }[] = [];
 
   before(async () => {
     const config = loadConfig(
@@ -229,6 +268,23 @@ describe('a second implementation decrypts sidekey data from the docs alone (DR)
           ciphertexts.push({ text, field: 'card', context, plaintext: SECRETS[i]! });
         });
       }
+      for (const [subject, values] of Object.entries(SUBJECT_VALUES)) {
+        const { tokens: made } = await daemon.service.tokenize(
+          { tenant: 'demo', field: 'name', values, subject },
+          ctx,
+        );
+        made.forEach((t, i) => {
+          subjectTokens.set(t, { subject, value: values[i]! });
+        });
+        const { ciphertexts: cts } = await daemon.service.encrypt(
+          { tenant: 'demo', field: 'name', plaintexts: values, context: 'c', subject },
+          ctx,
+        );
+        cts.forEach((text, i) => {
+          subjectCiphertexts.push({ text, subject, plaintext: values[i]! });
+        });
+      }
+      await daemon.service.forgetSubjects({ tenant: 'demo', subjects: ['gone'] }, ctx);
     } finally {
       await daemon.close();
     }
@@ -278,7 +334,7 @@ describe('a second implementation decrypts sidekey data from the docs alone (DR)
 
       // 4. The records.
       const rows = await db.query<TokenRowDb>(
-        'select token, tenant, field, ork_id, tek_version, envelope from sidekey_tokens where tenant = $1 and ork_id = $2',
+        'select token, tenant, field, ork_id, tek_version, envelope from sidekey_tokens where tenant = $1 and ork_id = $2 and subject_key_id is null',
         [parsed.tenant, parsed.orkId],
       );
       assert.equal(rows.rows.length, tokens.size);
@@ -308,6 +364,95 @@ describe('a second implementation decrypts sidekey data from the docs alone (DR)
         const wrongContext = c.context === '' ? 'order:42' : '';
         assert.throws(() => openCiphertextText(c.text, keys, 'demo', c.field, wrongContext));
         assert.throws(() => openCiphertextText(c.text, keys, 'demo', 'email', c.context));
+      }
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('recovers data subjects’ values with their keys (§18.5); a forgotten subject’s are gone', async () => {
+    const { kek } = readKekFile(join(dir, 'kek.key'));
+    const parsed = parseOrkString(orkString);
+    const ork = localUnwrap(kek, parsed.wrapped, {
+      purpose: 'ork',
+      tenant: parsed.tenant,
+      ork_id: parsed.orkId,
+    });
+    const db = new PGlite(join(dir, 'pgdata'));
+    try {
+      const tekRows = await db.query<{ version: number; wrapped_key: Uint8Array }>(
+        'select version, wrapped_key from sidekey_tenant_keys where tenant = $1 and wrapped_key is not null',
+        [parsed.tenant],
+      );
+      const teks = new Map(
+        tekRows.rows.map((r) => [
+          r.version,
+          localUnwrap(kek, Buffer.from(r.wrapped_key), {
+            purpose: 'tek',
+            tenant: parsed.tenant,
+            version: String(r.version),
+          }),
+        ]),
+      );
+      const subjectKey = async (keyId: string): Promise<Buffer | undefined> => {
+        const r = await db.query<{ wrapped_key: Uint8Array }>(
+          'select wrapped_key from sidekey_subject_keys where tenant = $1 and key_id = $2',
+          [parsed.tenant, keyId],
+        );
+        const w = r.rows[0]?.wrapped_key;
+        return w === undefined
+          ? undefined
+          : localUnwrap(kek, Buffer.from(w), { purpose: 'subject', tenant: parsed.tenant, key_id: keyId });
+      };
+      const keyFor = async (field: string, version: number, keyId: string) => {
+        const k = await subjectKey(keyId);
+        return k === undefined
+          ? undefined
+          : subjectFdk(k, fdk(teks.get(version)!, ork, parsed.tenant, field, version), parsed.tenant, keyId);
+      };
+
+      const rows = await db.query<TokenRowDb & { subject_key_id: string }>(
+        'select token, tenant, field, ork_id, tek_version, envelope, subject_key_id from sidekey_tokens where tenant = $1 and subject_key_id is not null',
+        [parsed.tenant],
+      );
+      assert.equal(rows.rows.length, subjectTokens.size);
+      let recovered = 0;
+      for (const row of rows.rows) {
+        const expected = subjectTokens.get(row.token)!;
+        const key = await keyFor(row.field, row.tek_version, row.subject_key_id);
+        if (expected.subject === 'gone') {
+          assert.equal(key, undefined, 'a forgotten subject has no key left');
+          // Nor does the FDK alone open it.
+          assert.throws(() =>
+            openRecordRow(
+              fdk(teks.get(row.tek_version)!, ork, parsed.tenant, row.field, row.tek_version),
+              row,
+            ),
+          );
+          continue;
+        }
+        assert.ok(key);
+        assert.equal(openRecordRow(key, row), expected.value);
+        recovered++;
+      }
+      assert.equal(recovered, SUBJECT_VALUES.kept.length);
+
+      const keys = new Map<string, Buffer | undefined>();
+      for (const c of subjectCiphertexts) {
+        const b = b64url(c.text.slice(3));
+        const version = b.readUInt32BE(1);
+        const keyId = b.subarray(21, 37).toString('hex');
+        if (!keys.has(keyId)) keys.set(keyId, await keyFor('name', version, keyId));
+        const key = keys.get(keyId);
+        if (c.subject === 'gone') {
+          assert.equal(key, undefined);
+          continue;
+        }
+        assert.equal(
+          openSubjectCiphertextText(c.text, () => key!, 'demo', 'name', 'c'),
+          c.plaintext,
+        );
+        assert.throws(() => openSubjectCiphertextText(c.text, () => key!, 'demo', 'name', 'other'));
       }
     } finally {
       await db.close();
