@@ -137,7 +137,7 @@ export function finish(io: CliIo, r: MoveResult, doneNote: string): number {
   }
   if (r.unreadable > 0) {
     io.stderr(
-      `${r.unreadable} record(s) could not be opened (retired or destroyed TEK version, or failed integrity) and were left as they are\n`,
+      `${r.unreadable} record(s) could not be opened (retired or destroyed TEK version, a forgotten data subject, or failed integrity) and were left as they are\n`,
     );
     return 1;
   }
