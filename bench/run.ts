@@ -520,6 +520,33 @@ async function runAll(
     1,
     `autocannon, ${S.c1} connections`,
   );
+  // Data subjects (issue 13): the same body with a subject whose key is warm
+  // (made by the call below, then cached), against the row just above.
+  const subject1Body = JSON.stringify({ ...JSON.parse(tokenize1Body), subject: 'bench-user-1' });
+  await must('/v1/tokenize', JSON.parse(subject1Body));
+  await http(
+    'http-tokenize-1-subject',
+    'HTTP tokenize, 1 value/req, with a subject (warm key)',
+    '/v1/tokenize',
+    { bodies: [subject1Body] },
+    1,
+    `autocannon, ${S.c1} connections, one subject`,
+  );
+  // Forgetting 1,000 subjects in one call (one transaction): their keys are
+  // made first, one tokenize each; the call is timed on its own.
+  log('data subjects: 1,000 subjects made, then forgotten in one call');
+  const forgetSubjects = Array.from({ length: 1000 }, (_, i) => `bench-forget-${i}`);
+  for (let i = 0; i < forgetSubjects.length; i += 50)
+    await Promise.all(
+      forgetSubjects
+        .slice(i, i + 50)
+        .map((subject) => must('/v1/tokenize', { tenant: S.tenant, field: S.field, values: ['x'], subject })),
+    );
+  const forgetStarted = performance.now();
+  const forgotten = (await must('/v1/subjects/forget', { tenant: S.tenant, subjects: forgetSubjects }))
+    .forgotten;
+  const forgetMs = performance.now() - forgetStarted;
+  if (forgotten !== 1000) throw new Error(`forget answered ${JSON.stringify(forgotten)}`);
   // Informational (no budget): at 32 connections the machine is not CPU-bound
   // (each request waits for a commit: throughput = connections / latency);
   // four times as many connections show the CPU-bound ceiling.
@@ -779,6 +806,25 @@ async function runAll(
       });
     }
     withFloor('http-tokenize-1-fpe', hono, 'requestsPerSecond');
+  }
+  {
+    // Data subjects (issue 13): against the plain tokenize measured just before it.
+    const plain = get('http-tokenize-1');
+    const m = get('http-tokenize-1-subject');
+    const ratio = plain.requestsPerSecond > 0 ? m.requestsPerSecond / plain.requestsPerSecond : 0;
+    setBudget('http-tokenize-1-subject', '≥ 0.9 × without', ratio >= 0.9);
+    budgets.push({
+      name: m.title,
+      rule: '≥ 0.9 × the same tokenize without a subject (req/s)',
+      measured: `${fmt(m.requestsPerSecond)} req/s = ${ratio.toFixed(2)} × ${fmt(plain.requestsPerSecond)}`,
+      pass: ratio >= 0.9,
+    });
+    budgets.push({
+      name: 'Forget 1,000 subjects in one call',
+      rule: '< 1 s (one POST /v1/subjects/forget, one transaction)',
+      measured: `${forgetMs.toFixed(0)} ms`,
+      pass: forgetMs < 1000,
+    });
   }
   {
     // Reveal controls (issue 12): against the plain hot detokenize of the same run.
