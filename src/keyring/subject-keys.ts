@@ -56,9 +56,12 @@ export class SubjectKeys {
 
   /** The subject's key, created on first use. FAILED_PRECONDITION for an unknown or shredded tenant. */
   async forSubject(tenant: string, subject: string): Promise<SubjectKey> {
-    const { key, meta } = await this.cache.copy(`s\u0000${tenant}\u0000${subject}`, () =>
-      this.loadOrCreate(tenant, subject),
-    );
+    const { key, meta } = await this.cache.copy(`s\u0000${tenant}\u0000${subject}`, async () => {
+      const loaded = await this.loadOrCreate(tenant, subject);
+      // Reads of the values just written find the key by id without a lookup.
+      this.cache.set(`k\u0000${tenant}\u0000${loaded.meta.keyId}`, Buffer.from(loaded.key), loaded.meta);
+      return loaded;
+    });
     return { key, keyId: meta.keyId };
   }
 

@@ -1,7 +1,7 @@
 import { RecordSealer, zeroize } from '../crypto/index.js';
 import { effectiveTtl, expiresAtOf, fpeFormatOf } from '../policy/index.js';
 import type { TokenRow } from '../store/index.js';
-import { MINTERS } from '../tokens/index.js';
+import { checkSubjectAllowed, MINTERS } from '../tokens/index.js';
 import { type Scope, storeFailure } from './scope.js';
 import { type SubjectBinding, subjectBindingOf } from './subject-binding.js';
 import type { TokenizeResponse } from './types.js';
@@ -33,6 +33,7 @@ export async function tokenize(scope: Scope, input: unknown): Promise<TokenizeRe
     throw storeFailure(err);
   }
   if (policy.kind !== 'random') audit.detail = { kind: policy.kind };
+  checkSubjectAllowed(policy.kind, subject);
   const ttl = effectiveTtl(policy.ttlSeconds, requestTtl);
   if (ttl !== null) audit.detail = { ...audit.detail, ttlSeconds: ttl };
   const expiresAt = expiresAtOf(ttl, deps.now());

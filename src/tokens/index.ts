@@ -1,3 +1,10 @@
 export * from './fpe.js';
-export { MINTERS, type MintContext, type Minted, type Minter, RecordKeys } from './kinds.js';
+export {
+  checkSubjectAllowed,
+  MINTERS,
+  type MintContext,
+  type Minted,
+  type Minter,
+  RecordKeys,
+} from './kinds.js';
 export * from './token-keys.js';

@@ -91,6 +91,16 @@ const fpe: KindFactory = async (ctx) => {
 export const MINTERS: Readonly<Record<TokenKindName, KindFactory>> = { random, deterministic, fpe };
 
 /**
+ * Whether a kind can mint a data subject's tokens (issue 13): asked before
+ * the subject's key is made, so a refused call stores nothing at all. fpe
+ * tokens of different subjects collide in small domains.
+ */
+export function checkSubjectAllowed(kind: TokenKindName, subject: string | undefined): void {
+  if (subject !== undefined && kind === 'fpe')
+    throw invalid('subject cannot be used with an fpe field (its tokens are not unique per subject)');
+}
+
+/**
  * Where a presented token's record may be stored: the token itself when it
  * has the `tok_` syntax, and — when the caller names the field — its fpe
  * storage id under the caller's lineage. Detokenize and delete look up all

@@ -133,6 +133,18 @@ describe('data subjects', () => {
     });
     assert.equal(fpe.status, 400);
     assert.equal(fpe.body.error.code, 'INVALID_ARGUMENT');
+    const fresh = await post(d.url, '/v1/tokenize', d.ork, {
+      tenant: T,
+      field: 'card',
+      values: ['4111111111111111'],
+      subject: 'fpe-only',
+    });
+    assert.equal(fresh.status, 400);
+    assert.equal(
+      await d.daemon.store.getSubjectKey(T, 'fpe-only'),
+      undefined,
+      'a refused call makes no subject key',
+    );
   });
 
   it('over gRPC: subject on Tokenize and Encrypt (field 5), ForgetSubjects', async () => {

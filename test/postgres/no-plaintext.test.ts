@@ -11,7 +11,6 @@
  * 32 bytes themselves (unwrapped here with the local development KEK).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,7 +20,7 @@ import { kmsContext, LOCAL_KEK_FILE, LocalKek, loadOrCreateLocalKek } from '../.
 import type { TestDaemon } from '../support/daemon.js';
 import { type Fleet, type IssuedOrk, startFleet } from '../support/fleet.js';
 import { post } from '../support/http.js';
-import { DATABASE, findPostgresBin, OPERATOR_ROLE } from '../support/postgres.js';
+import { pgDump } from '../support/pg-dump.js';
 import { encodedForms, found } from '../support/secrets.js';
 
 const TENANT = 'secretive';
@@ -62,26 +61,6 @@ function filesUnder(dir: string): string[] {
     else if (st?.isFile()) out.push(path);
   }
   return out;
-}
-
-function pgDump(): string {
-  const c = fleet.pg.connection(OPERATOR_ROLE);
-  const conninfo = [
-    `host=${fleet.pg.host}`,
-    `port=${fleet.pg.port}`,
-    `dbname=${DATABASE}`,
-    `user=${OPERATOR_ROLE}`,
-    'sslmode=verify-full',
-    `sslrootcert=${c.caFile}`,
-    `sslcert=${c.certFile}`,
-    `sslkey=${c.keyFile}`,
-  ].join(' ');
-  const r = spawnSync(join(findPostgresBin(), 'pg_dump'), ['--no-password', '--dbname', conninfo], {
-    encoding: 'utf8',
-    maxBuffer: 256 * 1024 * 1024,
-  });
-  assert.equal(r.status, 0, `pg_dump failed: ${r.stderr}`);
-  return r.stdout;
 }
 
 describe('the needle generator', () => {
@@ -202,7 +181,7 @@ describe('the database after real traffic', () => {
 
     // Make sure the server's own files hold everything written so far.
     await fleet.pg.adminQuery('checkpoint');
-    const dump = pgDump();
+    const dump = pgDump(fleet.pg);
     // The dump is of the right database and did see the traffic.
     for (const token of tokens) assert.ok(dump.includes(token), 'the dump holds the token records');
     assert.ok(dump.includes(kinds[0]!), 'the dump holds the deterministic token record');

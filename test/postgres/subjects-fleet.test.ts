@@ -14,14 +14,14 @@
  * - `sidekey subject forget` killed with SIGKILL mid-run: a rerun completes.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestDaemon } from '../support/daemon.js';
 import { type Fleet, postgresEnv, postWithin, startFleet, until } from '../support/fleet.js';
-import { DATABASE, findPostgresBin, OPERATOR_ROLE } from '../support/postgres.js';
+import { pgDump } from '../support/pg-dump.js';
+import { DATABASE, OPERATOR_ROLE } from '../support/postgres.js';
 import { spawnSidekey } from '../support/process.js';
 
 const T = 'people';
@@ -175,9 +175,9 @@ describe('data subjects on two sidecars over PostgreSQL', () => {
         [T],
       )
     )[0]!.w;
-    const full = pgDump([]);
+    const full = pgDump(fleet.pg);
     assert.ok(full.includes(wrapped), 'a full backup holds the wrapped subject key (docs/operations.md)');
-    const tokensOnly = pgDump(['--data-only', '--inserts', '--table=sidekey_tokens']);
+    const tokensOnly = pgDump(fleet.pg, ['--data-only', '--inserts', '--table=sidekey_tokens']);
     const backup = join(dir, 'tokens.sql');
     writeFileSync(backup, tokensOnly);
 
@@ -185,7 +185,7 @@ describe('data subjects on two sidecars over PostgreSQL', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /forgot 1 of 1 subject/);
     assert.match(r.stderr, /applied by 2 of 2/);
-    const live = pgDump([]);
+    const live = pgDump(fleet.pg);
     assert.ok(!live.includes(wrapped), 'the live database no longer holds the wrapped key');
 
     // Restore the token table from the backup over the live database.
@@ -242,23 +242,3 @@ describe('data subjects on two sidecars over PostgreSQL', () => {
     for (const s of sidecars) assert.deepEqual(await codes(s.url, [real!]), ['FAILED_PRECONDITION']);
   });
 });
-
-function pgDump(args: string[]): string {
-  const c = fleet.pg.connection(OPERATOR_ROLE);
-  const conninfo = [
-    `host=${fleet.pg.host}`,
-    `port=${fleet.pg.port}`,
-    `dbname=${DATABASE}`,
-    `user=${OPERATOR_ROLE}`,
-    'sslmode=verify-full',
-    `sslrootcert=${c.caFile}`,
-    `sslcert=${c.certFile}`,
-    `sslkey=${c.keyFile}`,
-  ].join(' ');
-  const r = spawnSync(join(findPostgresBin(), 'pg_dump'), ['--no-password', ...args, '--dbname', conninfo], {
-    encoding: 'utf8',
-    maxBuffer: 256 * 1024 * 1024,
-  });
-  assert.equal(r.status, 0, `pg_dump failed: ${r.stderr}`);
-  return r.stdout;
-}
