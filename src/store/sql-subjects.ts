@@ -7,7 +7,7 @@
  * - Concurrent first uses end with one key: `insert … on conflict do
  *   nothing`, then read back the row in force.
  * - No write is acknowledged under a forgotten key: a subject's records are
- *   inserted in a transaction that first takes a FOR SHARE lock on the key
+ *   inserted by a statement that first takes a FOR SHARE lock on the key
  *   row. `forget` updates (overwrites) that row before deleting it, so it
  *   waits for inserts holding the lock, and an insert that comes after it
  *   finds no row and writes nothing.
@@ -55,44 +55,48 @@ export abstract class SqlSubjects extends SqlExpiry {
     return row;
   }
 
+  /**
+   * One statement (one round trip, its own transaction): `k` takes FOR SHARE
+   * on the key row; the delete of expired deterministic records (as in
+   * SqlStore.write) and the insert run only if it found the row. A forget
+   * holding the row waits for us or, if first, leaves `k` empty.
+   */
   async writeSubjectTokens(tenant: string, keyId: string, rows: readonly TokenRow[]): Promise<boolean> {
-    return this.sql.transaction(async (tx) => {
-      const lock = await tx.query(
-        'select 1 from sidekey_subject_keys where tenant = $1 and key_id = $2 for share',
-        [tenant, keyId],
-      );
-      if (lock.rows.length === 0) return false;
-      if (rows.length === 0) return true;
-      // As in SqlStore.write: an expired deterministic record of the same key is replaced.
-      const reusable = rows.filter((r) => r.kind !== undefined && r.kind !== 'random').map((r) => r.token);
-      if (reusable.length > 0) {
-        await tx.query(
-          `delete from sidekey_tokens
-            where token = any($1::text[]) and expires_at is not null and expires_at <= now()`,
-          [reusable],
-        );
-      }
-      await tx.query(
-        `insert into sidekey_tokens
+    const reusable = rows.filter((r) => r.kind !== undefined && r.kind !== 'random').map((r) => r.token);
+    const r = await this.sql.query<{ locked: number }>(
+      `with k as (
+         select 1 from sidekey_subject_keys where tenant = $10 and key_id = $9 for share
+       ), expired as (
+         delete from sidekey_tokens
+          where exists (select 1 from k)
+            and token = any($11::text[]) and expires_at is not null and expires_at <= now()
+         returning 1
+       ), tokens as (
+         insert into sidekey_tokens
            (token, tenant, field, ork_id, tek_version, envelope, kind, expires_at, subject_key_id)
          select token, tenant, field, ork_id, tek_version, decode(envelope, 'hex'), kind, expires_at::timestamptz, $9
            from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[])
                 as u(token, tenant, field, ork_id, tek_version, envelope, kind, expires_at)
-         on conflict (token) do nothing`,
-        [
-          rows.map((r) => r.token),
-          rows.map((r) => r.tenant),
-          rows.map((r) => r.field),
-          rows.map((r) => r.orkId),
-          rows.map((r) => r.tekVersion),
-          rows.map((r) => hex(r.envelope)),
-          rows.map((r) => r.kind ?? 'random'),
-          rows.map((r) => r.expiresAt?.toISOString() ?? null),
-          keyId,
-        ],
-      );
-      return true;
-    });
+          where exists (select 1 from k) and (select count(*) from expired) >= 0
+         on conflict (token) do nothing
+       )
+       select (select count(*) from k)::int as locked`,
+      [
+        rows.map((x) => x.token),
+        rows.map((x) => x.tenant),
+        rows.map((x) => x.field),
+        rows.map((x) => x.orkId),
+        rows.map((x) => x.tekVersion),
+        rows.map((x) => hex(x.envelope)),
+        rows.map((x) => x.kind ?? 'random'),
+        rows.map((x) => x.expiresAt?.toISOString() ?? null),
+        keyId,
+        tenant,
+        reusable,
+      ],
+      { prepareAs: 'sidekey_write_subject' },
+    );
+    return Number(r.rows[0]?.locked ?? 0) > 0;
   }
 
   async forgetSubjects(tenant: string, subjects: readonly string[]): Promise<number> {

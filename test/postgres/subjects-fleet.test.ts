@@ -177,6 +177,9 @@ describe('data subjects on two sidecars over PostgreSQL', () => {
     )[0]!.w;
     const full = pgDump(fleet.pg);
     assert.ok(full.includes(wrapped), 'a full backup holds the wrapped subject key (docs/operations.md)');
+    for (const v of ['erase me', 'me too', 'kept value'])
+      assert.ok(!full.includes(v), `a value in the dump: ${v}`);
+    assert.ok(!/tok_[A-Za-z0-9_-]{22}[^\n]*backup-1/.test(full), 'no token row names its subject');
     const tokensOnly = pgDump(fleet.pg, ['--data-only', '--inserts', '--table=sidekey_tokens']);
     const backup = join(dir, 'tokens.sql');
     writeFileSync(backup, tokensOnly);
