@@ -26,6 +26,7 @@ import { createTenant, issueOrk } from './tenants/index.js';
 import { listenGrpc } from './transport/grpc/index.js';
 import { createHttpApp, listenHttp } from './transport/http/index.js';
 import { GroupCommitWriter } from './writer/group-commit.js';
+import { SubjectWriter } from './writer/subject-writer.js';
 
 export interface Daemon {
   readonly httpPort: number;
@@ -127,9 +128,16 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
       onCacheLookup: (hit) => metrics.cacheLookup('subject', hit),
     });
     const policies = new PolicyBook(store, { ttlMs: config.caches.policyTtlMs, max: config.caches.maxKeys });
+    // Data subjects' records: their own group commit, which locks their key rows (ADR-15).
+    const subjectWriter = new SubjectWriter({
+      maxRows: config.writer.maxRows,
+      maxInFlight: store.kind === 'embedded' ? 1 : config.writer.maxInFlight,
+      write: (rows) => store.writeSubjectTokens(rows),
+    });
     const service = new TokenService({
       keyring,
       subjects,
+      subjectWriter,
       policies,
       store,
       writer,
@@ -243,6 +251,7 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
         closing ??= (async () => {
           await grpc.close();
           await http.close();
+          await subjectWriter.drain();
           const unwritten = await writer.close();
           if (unwritten > 0)
             log.error({ rows: unwritten }, 'audit rows could not be written before shutdown');

@@ -18,10 +18,14 @@ export interface ServiceDeps {
   readonly keyring: Pick<Keyring, 'authenticate' | 'primaryVersion' | 'fdk' | 'tokenKey'>;
   /** Field policies (token kind per field), cached and kept current by the fleet's notifications. */
   readonly policies: Pick<PolicyBook, 'policyFor'>;
-  readonly store: Pick<Store, 'getTokens' | 'deleteTokens' | 'writeSubjectTokens' | 'forgetSubjects'>;
+  readonly store: Pick<Store, 'getTokens' | 'deleteTokens' | 'forgetSubjects'>;
   /** Data subjects' keys (issue 13), cached and dropped by `subjects-forgotten`. */
   readonly subjects: Pick<SubjectKeys, 'forSubject' | 'byId' | 'forgetKey' | 'invalidateTenant'>;
   readonly writer: { writeTokens(rows: readonly TokenRow[]): Promise<void> };
+  /** Data subjects' records (src/writer/subject-writer.ts): false when the subject's key is gone. */
+  readonly subjectWriter: {
+    writeSubjectTokens(tenant: string, keyId: string, rows: readonly TokenRow[]): Promise<boolean>;
+  };
   readonly auditor: Pick<Auditor, 'record' | 'recordInBackground'>;
   readonly random: RandomSource;
   readonly limits: Limits;

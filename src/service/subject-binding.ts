@@ -62,7 +62,7 @@ export async function subjectBindingOf(
     write: async (rows) => {
       let written: boolean;
       try {
-        written = await deps.store.writeSubjectTokens(tenant, keyId, rows);
+        written = await deps.subjectWriter.writeSubjectTokens(tenant, keyId, rows);
       } catch (err) {
         throw storeFailure(err);
       }

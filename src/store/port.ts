@@ -192,6 +192,12 @@ export interface SubjectKeyRow {
   readonly wrapped: Buffer;
 }
 
+/** A subject key by id. */
+export interface SubjectKeyRef {
+  readonly tenant: string;
+  readonly keyId: string;
+}
+
 /** Per tenant: live subject keys and the records sealed under them (`keys status`; never subject ids). */
 export interface SubjectCountRow {
   readonly tenant: string;
@@ -324,11 +330,12 @@ export interface Store {
   /** Inserts unless the subject has a key (concurrent first uses end with one key); returns the row in force. */
   ensureSubjectKey(tenant: string, subject: string, keyId: string, key: WrappedKey): Promise<SubjectKeyRow>;
   /**
-   * Writes a subject's records in one transaction that first locks the
-   * subject's key row: false (nothing written) when the key is gone, so no
-   * write is ever acknowledged under a forgotten key.
+   * Writes subjects' records (each with its `subjectKeyId`) in one statement
+   * that first locks their key rows; a record whose key is gone is not
+   * written. Returns the keys found: a request whose key is missing stored
+   * nothing, so no write is ever acknowledged under a forgotten key.
    */
-  writeSubjectTokens(tenant: string, keyId: string, rows: readonly TokenRow[]): Promise<boolean>;
+  writeSubjectTokens(rows: readonly TokenRow[]): Promise<SubjectKeyRef[]>;
   /**
    * Overwrites, then deletes the keys of these subjects and announces
    * `subjects-forgotten`, in one transaction; returns how many keys existed.

@@ -15,7 +15,7 @@
  *   announces `subjects-forgotten` in the same transaction.
  */
 import { notifyKeyEvent } from './notify.js';
-import type { SubjectCountRow, SubjectKeyRow, TokenRow, WrappedKey } from './port.js';
+import type { SubjectCountRow, SubjectKeyRef, SubjectKeyRow, TokenRow, WrappedKey } from './port.js';
 import { toBuffer } from './sql-client.js';
 import { SqlExpiry } from './sql-expiry.js';
 import { hex, type Row } from './sql-rows.js';
@@ -56,31 +56,41 @@ export abstract class SqlSubjects extends SqlExpiry {
   }
 
   /**
-   * One statement (one round trip, its own transaction): `k` takes FOR SHARE
-   * on the key row; the delete of expired deterministic records (as in
-   * SqlStore.write) and the insert run only if it found the row. A forget
-   * holding the row waits for us or, if first, leaves `k` empty.
+   * One statement (one round trip, its own transaction) for the records of
+   * any number of subjects (a group commit, src/writer/subject-writer.ts):
+   * `k` takes FOR SHARE on the key rows named; a record is inserted only if
+   * its key row was found. A forget holding a row waits for us or, if
+   * first, leaves it out of `k`. Returns the keys found.
    */
-  async writeSubjectTokens(tenant: string, keyId: string, rows: readonly TokenRow[]): Promise<boolean> {
-    const reusable = rows.filter((r) => r.kind !== undefined && r.kind !== 'random').map((r) => r.token);
-    const r = await this.sql.query<{ locked: number }>(
+  async writeSubjectTokens(rows: readonly TokenRow[]): Promise<SubjectKeyRef[]> {
+    if (rows.length === 0) return [];
+    const keys = new Map<string, SubjectKeyRef>();
+    for (const x of rows) {
+      if (!x.subjectKeyId) throw new TypeError('a subject record without its key id');
+      keys.set(`${x.tenant}\u0000${x.subjectKeyId}`, { tenant: x.tenant, keyId: x.subjectKeyId });
+    }
+    const reusable = rows.filter((x) => x.kind !== undefined && x.kind !== 'random').map((x) => x.token);
+    const r = await this.sql.query<{ tenant: string; key_id: string }>(
       `with k as (
-         select 1 from sidekey_subject_keys where tenant = $10 and key_id = $9 for share
+         select tenant, key_id from sidekey_subject_keys
+          where (tenant, key_id) in (select * from unnest($10::text[], $11::text[]))
+         for share
        ), expired as (
          delete from sidekey_tokens
-          where exists (select 1 from k)
-            and token = any($11::text[]) and expires_at is not null and expires_at <= now()
+          where token = any($12::text[]) and expires_at is not null and expires_at <= now()
          returning 1
        ), tokens as (
          insert into sidekey_tokens
            (token, tenant, field, ork_id, tek_version, envelope, kind, expires_at, subject_key_id)
-         select token, tenant, field, ork_id, tek_version, decode(envelope, 'hex'), kind, expires_at::timestamptz, $9
-           from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[])
-                as u(token, tenant, field, ork_id, tek_version, envelope, kind, expires_at)
-          where exists (select 1 from k) and (select count(*) from expired) >= 0
+         select u.token, u.tenant, u.field, u.ork_id, u.tek_version, decode(u.envelope, 'hex'), u.kind,
+                u.expires_at::timestamptz, u.subject_key_id
+           from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[])
+                as u(token, tenant, field, ork_id, tek_version, envelope, kind, expires_at, subject_key_id)
+          where exists (select 1 from k where k.tenant = u.tenant and k.key_id = u.subject_key_id)
+            and (select count(*) from expired) >= 0
          on conflict (token) do nothing
        )
-       select (select count(*) from k)::int as locked`,
+       select tenant, key_id from k`,
       [
         rows.map((x) => x.token),
         rows.map((x) => x.tenant),
@@ -90,13 +100,14 @@ export abstract class SqlSubjects extends SqlExpiry {
         rows.map((x) => hex(x.envelope)),
         rows.map((x) => x.kind ?? 'random'),
         rows.map((x) => x.expiresAt?.toISOString() ?? null),
-        keyId,
-        tenant,
+        rows.map((x) => x.subjectKeyId),
+        [...keys.values()].map((k) => k.tenant),
+        [...keys.values()].map((k) => k.keyId),
         reusable,
       ],
-      { prepareAs: 'sidekey_write_subject' },
+      { prepareAs: 'sidekey_write_subjects' },
     );
-    return Number(r.rows[0]?.locked ?? 0) > 0;
+    return r.rows.map((x) => ({ tenant: x.tenant, keyId: x.key_id }));
   }
 
   async forgetSubjects(tenant: string, subjects: readonly string[]): Promise<number> {

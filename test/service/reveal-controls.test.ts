@@ -34,6 +34,10 @@ function service(): { svc: TokenService; keyring: Keyring } {
     policies: new PolicyBook(store, { ttlMs: 60_000, max: 100 }),
     store,
     writer: { writeTokens: (tokens) => store.write({ tokens, audit: [] }) },
+    subjectWriter: {
+      writeSubjectTokens: async (tenant, keyId, rows) =>
+        (await store.writeSubjectTokens(rows)).some((k) => k.tenant === tenant && k.keyId === keyId),
+    },
     auditor: {
       record: async (e) => {
         events.push(e);
