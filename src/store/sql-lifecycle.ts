@@ -120,7 +120,9 @@ export abstract class SqlLifecycle {
     // wrapped keys; the table is tiny, so the exclusive lock is brief.
     await this.sql.exec('vacuum full sidekey_tenant_keys');
     await this.sql.exec('vacuum full sidekey_token_keys');
-    await this.sql.exec('vacuum full sidekey_subject_keys');
+    // Not sidekey_subject_keys: it can be large and serves every tenant (an
+    // exclusive lock would stall subjects' writes fleet-wide), and a
+    // shredded tenant's subject keys are useless without its TEKs anyway.
   }
 
   async purgeTenantTokens(tenant: string, limit: number): Promise<number> {
