@@ -163,7 +163,7 @@ export function progressReporter(
         const filled = Math.round(ratio * width);
         io.stderr(
           `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.floor(ratio * 100)).padStart(3)}% ` +
-            `${p.done}/${p.total} moved ${p.moved}, skipped ${p.skipped}, unreadable ${p.unreadable} (pass ${p.pass})`,
+            `${p.done}/${p.total} moved ${p.moved}, skipped ${p.skipped}, unreadable ${p.unreadable}, forgotten ${p.forgotten} (pass ${p.pass})`,
         );
         drawn = true;
       } else {

@@ -24,12 +24,16 @@
  * - Plaintext lives only between open and seal, and is zeroed.
  * - A data subject's record (issue 13) keeps its subject: it is opened and
  *   sealed again under FDK_s with the same subject key, whose id the row
- *   keeps. A record whose subject was forgotten cannot move (unreadable).
+ *   keeps. A record whose subject was forgotten is erased already: nobody
+ *   can open it, so it is relabelled (the target ORK and version, the same
+ *   envelope) instead of blocking the move for ever. It keeps answering
+ *   FAILED_PRECONDITION (the reader looks up the subject key first) and
+ *   no longer holds back `ork rotate` or `keys retire`.
  */
 import { openRecord, type RandomSource, sealRecord, subjectFdk, zeroize } from '../crypto/index.js';
 import { SidekeyError } from '../errors/index.js';
 import type { Keyring, OrkIdentity, SubjectKeys } from '../keyring/index.js';
-import type { Store, TokenReplacement } from '../store/index.js';
+import type { Store, TokenReplacement, TokenRow } from '../store/index.js';
 
 export interface MoveDeps {
   readonly store: Pick<Store, 'listTokensToMove' | 'countTokensToMove' | 'replaceTokenEnvelopes'>;
@@ -64,6 +68,8 @@ export interface MoveProgress {
   readonly skipped: number;
   /** Could not be opened with the old key (retired/destroyed version, failed integrity). */
   readonly unreadable: number;
+  /** Of a forgotten data subject: relabelled to the target, envelope unchanged (erased already). */
+  readonly forgotten: number;
   readonly pass: number;
 }
 
@@ -101,18 +107,28 @@ export async function moveRecords(deps: MoveDeps, opts: MoveOptions): Promise<Mo
   };
 
   const subjectKeys = new Map<string, Buffer | undefined>();
+  /** A subject's key by id (cached for the run), undefined once forgotten. */
+  const subjectKey = async (keyId: string): Promise<Buffer | undefined> => {
+    if (!subjectKeys.has(keyId)) subjectKeys.set(keyId, await deps.subjects.byId(opts.tenant, keyId));
+    return subjectKeys.get(keyId);
+  };
   /** FDK_s of a subject's record (a new buffer the caller zeroes), `fdk` itself without one, undefined once forgotten. */
   const sealingKey = async (
     fdkKey: Buffer,
     keyId: string | null | undefined,
   ): Promise<Buffer | undefined> => {
     if (keyId === null || keyId === undefined) return fdkKey;
-    if (!subjectKeys.has(keyId)) subjectKeys.set(keyId, await deps.subjects.byId(opts.tenant, keyId));
-    const key = subjectKeys.get(keyId);
+    const key = await subjectKey(keyId);
     return key === undefined ? undefined : subjectFdk(fdkKey, key, opts.tenant, keyId);
   };
+  /** The same envelope under the target's labels: for a record nobody can open any more. */
+  const relabel = (row: TokenRow): TokenReplacement => ({
+    token: row.token,
+    from: { orkId: row.orkId, tekVersion: row.tekVersion, envelope: row.envelope },
+    to: { orkId: opts.to.orkId, tekVersion: opts.targetVersion, envelope: row.envelope },
+  });
 
-  let p: MoveProgress = { total: 0, done: 0, moved: 0, skipped: 0, unreadable: 0, pass: 0 };
+  let p: MoveProgress = { total: 0, done: 0, moved: 0, skipped: 0, unreadable: 0, forgotten: 0, pass: 0 };
   const report = () => opts.onProgress?.(p);
   const maxPasses = opts.maxPasses ?? DEFAULT_MAX_PASSES;
   let complete = false;
@@ -120,8 +136,8 @@ export async function moveRecords(deps: MoveDeps, opts: MoveOptions): Promise<Mo
     while (!complete && p.pass < maxPasses) {
       // Unreadable records are selected again by every pass: count them per pass.
       const remaining = await deps.store.countTokensToMove(select);
-      p = { ...p, pass: p.pass + 1, unreadable: 0, total: p.moved + p.skipped + remaining };
-      p = { ...p, done: p.moved + p.skipped };
+      p = { ...p, pass: p.pass + 1, unreadable: 0, total: p.moved + p.skipped + p.forgotten + remaining };
+      p = { ...p, done: p.moved + p.skipped + p.forgotten };
       report();
       let after = '';
       let touched = 0; // moved or skipped in this pass: if any, look again
@@ -136,7 +152,12 @@ export async function moveRecords(deps: MoveDeps, opts: MoveOptions): Promise<Mo
         after = rows[rows.length - 1]!.token;
         const updates: TokenReplacement[] = [];
         let unreadable = 0;
+        const relabels: TokenReplacement[] = [];
         for (const row of rows) {
+          if (typeof row.subjectKeyId === 'string' && (await subjectKey(row.subjectKeyId)) === undefined) {
+            relabels.push(relabel(row));
+            continue;
+          }
           const oldFdk = await fdk(opts.from, row.field, row.tekVersion);
           const oldKey = Buffer.isBuffer(oldFdk) ? await sealingKey(oldFdk, row.subjectKeyId) : undefined;
           let plain: Buffer | undefined;
@@ -156,7 +177,7 @@ export async function moveRecords(deps: MoveDeps, opts: MoveOptions): Promise<Mo
             if (!Buffer.isBuffer(newFdk)) throw newFdk; // the target version itself is unusable: stop
             newKey = await sealingKey(newFdk, row.subjectKeyId);
             if (newKey === undefined) {
-              unreadable++; // forgotten between open and seal
+              relabels.push(relabel(row)); // forgotten between the check and the seal
               continue;
             }
             const binding = {
@@ -181,13 +202,16 @@ export async function moveRecords(deps: MoveDeps, opts: MoveOptions): Promise<Mo
           }
         }
         const moved = await deps.store.replaceTokenEnvelopes(opts.tenant, updates);
-        touched += updates.length;
+        const forgotten =
+          relabels.length === 0 ? 0 : await deps.store.replaceTokenEnvelopes(opts.tenant, relabels);
+        touched += updates.length + relabels.length;
         const next = {
           moved: p.moved + moved,
-          skipped: p.skipped + (updates.length - moved),
+          skipped: p.skipped + (updates.length - moved) + (relabels.length - forgotten),
           unreadable: p.unreadable + unreadable,
+          forgotten: p.forgotten + forgotten,
         };
-        const done = next.moved + next.skipped + next.unreadable;
+        const done = next.moved + next.skipped + next.unreadable + next.forgotten;
         p = { ...p, ...next, done, total: Math.max(p.total, done) };
         report();
         if (opts.throttleMs > 0) await sleep(opts.throttleMs);

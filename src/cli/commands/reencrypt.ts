@@ -119,6 +119,7 @@ export function summary(r: MoveResult) {
     moved: r.moved,
     skipped: r.skipped,
     unreadable: r.unreadable,
+    forgotten: r.forgotten,
     passes: r.pass,
     complete: r.complete,
     interrupted: r.interrupted,
@@ -137,7 +138,7 @@ export function finish(io: CliIo, r: MoveResult, doneNote: string): number {
   }
   if (r.unreadable > 0) {
     io.stderr(
-      `${r.unreadable} record(s) could not be opened (retired or destroyed TEK version, a forgotten data subject, or failed integrity) and were left as they are\n`,
+      `${r.unreadable} record(s) could not be opened (retired or destroyed TEK version, or failed integrity) and were left as they are\n`,
     );
     return 1;
   }
