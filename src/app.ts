@@ -9,6 +9,7 @@ import { Auditor } from './audit/index.js';
 import type { Config } from './config/index.js';
 import { systemRandom } from './crypto/index.js';
 import { FleetMember, sidecarRecord } from './fleet/index.js';
+import { IngestKeyring } from './ingest/index.js';
 import { Keyring } from './keyring/index.js';
 import { createKekRing, type KekRing } from './kms/index.js';
 import { createLoggers, describeError, HealthChecker, type Loggers, Metrics } from './observability/index.js';
@@ -120,6 +121,15 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
       onCacheLookup: (cache, hit) => metrics.cacheLookup(cache, hit),
     });
     const policies = new PolicyBook(store, { ttlMs: config.caches.policyTtlMs, max: config.caches.maxKeys });
+    // End-to-end encrypted ingest (issue 14): key lists and unwrapped private keys, cached like TEKs.
+    const ingest = new IngestKeyring({
+      store,
+      keks,
+      random: systemRandom,
+      now: Date.now,
+      ttlMs: config.caches.tekTtlMs,
+      maxKeys: config.caches.maxKeys,
+    });
     const service = new TokenService({
       keyring,
       policies,
@@ -132,6 +142,7 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
       durableReveal: config.audit.durableReveal,
       recordCache: { max: config.caches.maxRecords, ttlMs: RECORD_CACHE_TTL_MS },
       now: Date.now,
+      ingest,
       ...(config.rateLimit && { rateLimit: config.rateLimit }),
       observe: (op, outcome, seconds, items) => metrics.operation(op, outcome, seconds, items),
       onInternalError: (err, ctx, operation) =>
@@ -156,13 +167,14 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
       cleanup.push(() => fleet.close());
       const events = listenKeyEvents(
         config.store,
-        (event) => applyKeyEvent(event, keyring, policies, service, fleet),
+        (event) => applyKeyEvent(event, { keyring, policies, service, fleet, ingest }),
         (state, latestChange) => {
           metrics.listenerState(state === 'connected');
           // Notifications sent while we were away are lost: forget every key and policy.
           if (state === 'connected') {
             keyring.clear();
             policies.clear();
+            ingest.clear();
           }
           // That applied every change made before the LISTEN.
           if (state === 'connected' && latestChange !== undefined) fleet.changeApplied(latestChange);
@@ -239,6 +251,7 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
             log.error({ rows: unwritten }, 'audit rows could not be written before shutdown');
           auditor.close();
           keyring.clear();
+          ingest.clear();
           await undo();
           log.info('stopped');
           log.flush();
@@ -256,11 +269,15 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
 /** Another sidecar or the CLI changed keys or records: forget what we cached about them. */
 function applyKeyEvent(
   event: KeyEvent,
-  keyring: Keyring,
-  policies: PolicyBook,
-  service: TokenService,
-  fleet: FleetMember,
+  caches: {
+    keyring: Keyring;
+    policies: PolicyBook;
+    service: TokenService;
+    fleet: FleetMember;
+    ingest: IngestKeyring;
+  },
 ): void {
+  const { keyring, policies, service, fleet, ingest } = caches;
   switch (event.kind) {
     case 'policy-changed':
       policies.invalidate(event.tenant, event.field);
@@ -269,9 +286,13 @@ function applyKeyEvent(
     case 'ork-changed': // the scope is cached with the ORK's identity
       keyring.invalidateOrk(event.tenant, event.orkId);
       return;
+    case 'ingest-keys-changed':
+      ingest.invalidateTenant(event.tenant);
+      return;
     case 'tek-changed':
     case 'tenant-shredded':
       keyring.invalidateTenant(event.tenant);
+      if (event.kind === 'tenant-shredded') ingest.invalidateTenant(event.tenant);
       if (event.kind === 'tenant-shredded') service.forgetRecords();
       return;
     case 'tokens-deleted':

@@ -38,6 +38,9 @@ usage: sidekey [command] [options]
   keys status [--tenant T] [--json]        key versions and record counts
   keys retire --tenant T --below N [--force]
                                            stop decrypting with versions below N
+  ingest-key rotate --tenant T [--grace 7d]
+                                           new ingest key pairs (sealed values); the previous ones
+                                           open for the grace period, then are destroyed
   tenant shred <tenant> [--yes]            destroy every TEK version: the tenant's data is gone for good
   tenant purge <tenant> [--yes]            delete the token rows of a shredded tenant
   policy set --tenant T --field F [--kind random|deterministic|fpe] [--alphabet digits|alnum|CHARS]
@@ -108,6 +111,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return (await import('./commands/fleet.js')).fleetCommand(args, io);
     case 'doctor':
       return (await import('./commands/doctor.js')).doctorCommand(args, io);
+    case 'ingest-key':
+      return (await import('./commands/ingest-key.js')).ingestKeyCommand(args, io);
     default:
       throw new CliError(`unknown command ${JSON.stringify(command)}; see sidekey --help`, 2);
   }

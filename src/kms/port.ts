@@ -75,4 +75,10 @@ export const kmsContext = {
   auditChain: (chainId: string): EncryptionContext => ({ purpose: 'audit', chain: chainId }),
   /** The tenant's token root key (deterministic and fpe tokens). */
   tokenRootKey: (tenant: string): EncryptionContext => ({ purpose: 'token-root', tenant }),
+  /** A private key of end-to-end encrypted ingest (issue 14, docs/formats.md §19). */
+  ingestKey: (tenant: string, keyId: string): EncryptionContext => ({
+    purpose: 'ingest',
+    tenant,
+    key_id: keyId,
+  }),
 };

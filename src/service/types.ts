@@ -31,4 +31,4 @@ export interface DeleteResponse {
   readonly deleted: number;
 }
 
-export type Operation = 'tokenize' | 'detokenize' | 'encrypt' | 'decrypt' | 'delete';
+export type Operation = 'tokenize' | 'detokenize' | 'encrypt' | 'decrypt' | 'delete' | 'ingest-keys';

@@ -24,6 +24,7 @@ export const SIDEKEY_TABLES = [
   'sidekey_token_keys',
   'sidekey_sidecars',
   'sidekey_changes',
+  'sidekey_ingest_keys',
 ] as const;
 
 export type SidekeyTable = (typeof SIDEKEY_TABLES)[number];
@@ -43,6 +44,9 @@ export const SIDECAR_PRIVILEGES: Readonly<Record<SidekeyTable, readonly string[]
   // seen, the newest change applied); only operators number changes.
   sidekey_sidecars: ['select', 'insert', 'update'],
   sidekey_changes: ['select'],
+  // A sidecar creates a tenant's first ingest key pairs on first use;
+  // rotating and destroying them stays with the operator.
+  sidekey_ingest_keys: ['select', 'insert'],
 };
 
 export function isValidRoleName(role: string): boolean {

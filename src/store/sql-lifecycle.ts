@@ -103,6 +103,8 @@ export abstract class SqlLifecycle {
         `update sidekey_token_keys set state = 'destroyed', wrapped_key = null where tenant = $1`,
         [tenant],
       );
+      // Ingest private keys (issue 14): sealed values in flight never open again.
+      await tx.query('delete from sidekey_ingest_keys where tenant = $1', [tenant]);
       await tx.query(`update sidekey_tenants set state = 'shredded' where tenant = $1`, [tenant]);
       await notifyKeyEvent(tx, { kind: 'tenant-shredded', tenant });
       return r.rows.map((x) => x.version).sort((a, b) => a - b);
@@ -114,6 +116,7 @@ export abstract class SqlLifecycle {
     // wrapped keys; the table is tiny, so the exclusive lock is brief.
     await this.sql.exec('vacuum full sidekey_tenant_keys');
     await this.sql.exec('vacuum full sidekey_token_keys');
+    await this.sql.exec('vacuum full sidekey_ingest_keys');
   }
 
   async purgeTenantTokens(tenant: string, limit: number): Promise<number> {

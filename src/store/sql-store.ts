@@ -20,16 +20,17 @@ import type {
   WriteBatch,
 } from './port.js';
 import { type SqlClient, toBuffer } from './sql-client.js';
-import { SqlExpiry } from './sql-expiry.js';
+import { SqlIngestKeys } from './sql-ingest-keys.js';
 import { hex, type Row, tenantKeyRow, tokenRow } from './sql-rows.js';
 
 /**
  * Sidecar and administrative operations live here; the operator-only key
  * lifecycle (rotation, re-encryption, retirement, shredding) is inherited
  * from SqlLifecycle (sql-lifecycle.ts), field policies and token-kind keys
- * from SqlTokenKinds (sql-token-kinds.ts), expiry from SqlExpiry (sql-expiry.ts).
+ * from SqlTokenKinds (sql-token-kinds.ts), expiry from SqlExpiry (sql-expiry.ts),
+ * ingest key pairs from SqlIngestKeys (sql-ingest-keys.ts).
  */
-export class SqlStore extends SqlExpiry implements Store {
+export class SqlStore extends SqlIngestKeys implements Store {
   readonly fleet = new SqlFleetRegistry(this.sql);
 
   constructor(

@@ -37,6 +37,7 @@ const service: GrpcService = {
   encrypt: async () => ({ ciphertexts: [] }),
   decrypt: async () => ({ results: [] }),
   deleteTokens: async () => ({ deleted: 0 }),
+  ingestKeys: async () => ({ keys: [] }),
 };
 
 let ready: Readiness = { ready: true, checks: { kms: 'ok', store: 'ok' } };

@@ -36,6 +36,7 @@ const service = {
   encrypt: async () => ({ ciphertexts: [] }),
   decrypt: async () => ({ results: [] }),
   deleteTokens: async () => ({ deleted: 0 }),
+  ingestKeys: async () => ({ keys: [] }),
 };
 const quiet = { info: () => {}, warn: () => {}, error: () => {} } as never;
 const listen = (socketPath: string): Promise<GrpcServerHandle> =>

@@ -6,7 +6,14 @@ export function stubHttpApp() {
     throw new Error('not called');
   };
   return createHttpApp({
-    service: { tokenize: unused, detokenize: unused, encrypt: unused, decrypt: unused, deleteTokens: unused },
+    service: {
+      tokenize: unused,
+      detokenize: unused,
+      encrypt: unused,
+      decrypt: unused,
+      deleteTokens: unused,
+      ingestKeys: unused,
+    },
     readiness: async () => ({ ready: true, checks: {} }),
     metrics: async () => ({ contentType: 'text/plain', body: '' }),
     bindHost: '127.0.0.1',

@@ -16,6 +16,7 @@ function app(fail: () => never) {
     encrypt: async () => fail(),
     decrypt: async () => fail(),
     deleteTokens: async () => fail(),
+    ingestKeys: async () => fail(),
   };
   const http = createHttpApp({
     service,

@@ -14,7 +14,10 @@ import { openApiDocument } from './openapi.js';
 import { DATA_ROUTES, serviceMethodOf } from './routes.js';
 
 export interface HttpDeps {
-  readonly service: Pick<TokenService, 'tokenize' | 'detokenize' | 'encrypt' | 'decrypt' | 'deleteTokens'>;
+  readonly service: Pick<
+    TokenService,
+    'tokenize' | 'detokenize' | 'encrypt' | 'decrypt' | 'deleteTokens' | 'ingestKeys'
+  >;
   readonly readiness: () => Promise<Readiness>;
   readonly metrics: () => Promise<{ contentType: string; body: string }>;
   readonly bindHost: string;

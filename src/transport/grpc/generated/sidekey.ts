@@ -13,6 +13,9 @@ import type { EncryptRequest as _sidekey_v1_EncryptRequest, EncryptRequest__Outp
 import type { EncryptResponse as _sidekey_v1_EncryptResponse, EncryptResponse__Output as _sidekey_v1_EncryptResponse__Output } from './sidekey/v1/EncryptResponse.js';
 import type { Error as _sidekey_v1_Error, Error__Output as _sidekey_v1_Error__Output } from './sidekey/v1/Error.js';
 import type { ErrorResponse as _sidekey_v1_ErrorResponse, ErrorResponse__Output as _sidekey_v1_ErrorResponse__Output } from './sidekey/v1/ErrorResponse.js';
+import type { GetIngestKeysRequest as _sidekey_v1_GetIngestKeysRequest, GetIngestKeysRequest__Output as _sidekey_v1_GetIngestKeysRequest__Output } from './sidekey/v1/GetIngestKeysRequest.js';
+import type { GetIngestKeysResponse as _sidekey_v1_GetIngestKeysResponse, GetIngestKeysResponse__Output as _sidekey_v1_GetIngestKeysResponse__Output } from './sidekey/v1/GetIngestKeysResponse.js';
+import type { IngestKey as _sidekey_v1_IngestKey, IngestKey__Output as _sidekey_v1_IngestKey__Output } from './sidekey/v1/IngestKey.js';
 import type { SidekeyClient as _sidekey_v1_SidekeyClient, SidekeyDefinition as _sidekey_v1_SidekeyDefinition } from './sidekey/v1/Sidekey.js';
 import type { TokenizeRequest as _sidekey_v1_TokenizeRequest, TokenizeRequest__Output as _sidekey_v1_TokenizeRequest__Output } from './sidekey/v1/TokenizeRequest.js';
 import type { TokenizeResponse as _sidekey_v1_TokenizeResponse, TokenizeResponse__Output as _sidekey_v1_TokenizeResponse__Output } from './sidekey/v1/TokenizeResponse.js';
@@ -36,6 +39,9 @@ export interface ProtoGrpcType {
       EncryptResponse: MessageTypeDefinition<_sidekey_v1_EncryptResponse, _sidekey_v1_EncryptResponse__Output>
       Error: MessageTypeDefinition<_sidekey_v1_Error, _sidekey_v1_Error__Output>
       ErrorResponse: MessageTypeDefinition<_sidekey_v1_ErrorResponse, _sidekey_v1_ErrorResponse__Output>
+      GetIngestKeysRequest: MessageTypeDefinition<_sidekey_v1_GetIngestKeysRequest, _sidekey_v1_GetIngestKeysRequest__Output>
+      GetIngestKeysResponse: MessageTypeDefinition<_sidekey_v1_GetIngestKeysResponse, _sidekey_v1_GetIngestKeysResponse__Output>
+      IngestKey: MessageTypeDefinition<_sidekey_v1_IngestKey, _sidekey_v1_IngestKey__Output>
       /**
        * Tokenization and field encryption for one tenant per call.
        */

@@ -13,6 +13,12 @@ export interface EncryptRequest {
    * same context. Optional (absent is the same as empty).
    */
   'context'?: (string);
+  /**
+   * (5 is reserved for `subject`, issue 13.)
+   * Sealed plaintexts (v1.1) in place of `plaintexts`, as sealed_values of
+   * TokenizeRequest. JSON: sealedPlaintexts.
+   */
+  'sealed_plaintexts'?: (string)[];
 }
 
 export interface EncryptRequest__Output {
@@ -27,4 +33,10 @@ export interface EncryptRequest__Output {
    * same context. Optional (absent is the same as empty).
    */
   'context': (string);
+  /**
+   * (5 is reserved for `subject`, issue 13.)
+   * Sealed plaintexts (v1.1) in place of `plaintexts`, as sealed_values of
+   * TokenizeRequest. JSON: sealedPlaintexts.
+   */
+  'sealed_plaintexts': (string)[];
 }

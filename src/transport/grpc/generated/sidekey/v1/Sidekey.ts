@@ -10,6 +10,8 @@ import type { DetokenizeRequest as _sidekey_v1_DetokenizeRequest, DetokenizeRequ
 import type { DetokenizeResponse as _sidekey_v1_DetokenizeResponse, DetokenizeResponse__Output as _sidekey_v1_DetokenizeResponse__Output } from '../../sidekey/v1/DetokenizeResponse.js';
 import type { EncryptRequest as _sidekey_v1_EncryptRequest, EncryptRequest__Output as _sidekey_v1_EncryptRequest__Output } from '../../sidekey/v1/EncryptRequest.js';
 import type { EncryptResponse as _sidekey_v1_EncryptResponse, EncryptResponse__Output as _sidekey_v1_EncryptResponse__Output } from '../../sidekey/v1/EncryptResponse.js';
+import type { GetIngestKeysRequest as _sidekey_v1_GetIngestKeysRequest, GetIngestKeysRequest__Output as _sidekey_v1_GetIngestKeysRequest__Output } from '../../sidekey/v1/GetIngestKeysRequest.js';
+import type { GetIngestKeysResponse as _sidekey_v1_GetIngestKeysResponse, GetIngestKeysResponse__Output as _sidekey_v1_GetIngestKeysResponse__Output } from '../../sidekey/v1/GetIngestKeysResponse.js';
 import type { TokenizeRequest as _sidekey_v1_TokenizeRequest, TokenizeRequest__Output as _sidekey_v1_TokenizeRequest__Output } from '../../sidekey/v1/TokenizeRequest.js';
 import type { TokenizeResponse as _sidekey_v1_TokenizeResponse, TokenizeResponse__Output as _sidekey_v1_TokenizeResponse__Output } from '../../sidekey/v1/TokenizeResponse.js';
 
@@ -82,6 +84,25 @@ export interface SidekeyClient extends grpc.Client {
   encrypt(argument: _sidekey_v1_EncryptRequest, callback: grpc.requestCallback<_sidekey_v1_EncryptResponse__Output>): grpc.ClientUnaryCall;
   
   /**
+   * The tenant's current ingest public keys (v1.1, end-to-end encrypted
+   * ingest): what a browser or app seals values to (HPKE, RFC 9180 base
+   * mode). HTTP: POST /v1/ingest/keys.
+   */
+  GetIngestKeys(argument: _sidekey_v1_GetIngestKeysRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_sidekey_v1_GetIngestKeysResponse__Output>): grpc.ClientUnaryCall;
+  GetIngestKeys(argument: _sidekey_v1_GetIngestKeysRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_sidekey_v1_GetIngestKeysResponse__Output>): grpc.ClientUnaryCall;
+  GetIngestKeys(argument: _sidekey_v1_GetIngestKeysRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_sidekey_v1_GetIngestKeysResponse__Output>): grpc.ClientUnaryCall;
+  GetIngestKeys(argument: _sidekey_v1_GetIngestKeysRequest, callback: grpc.requestCallback<_sidekey_v1_GetIngestKeysResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * The tenant's current ingest public keys (v1.1, end-to-end encrypted
+   * ingest): what a browser or app seals values to (HPKE, RFC 9180 base
+   * mode). HTTP: POST /v1/ingest/keys.
+   */
+  getIngestKeys(argument: _sidekey_v1_GetIngestKeysRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_sidekey_v1_GetIngestKeysResponse__Output>): grpc.ClientUnaryCall;
+  getIngestKeys(argument: _sidekey_v1_GetIngestKeysRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_sidekey_v1_GetIngestKeysResponse__Output>): grpc.ClientUnaryCall;
+  getIngestKeys(argument: _sidekey_v1_GetIngestKeysRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_sidekey_v1_GetIngestKeysResponse__Output>): grpc.ClientUnaryCall;
+  getIngestKeys(argument: _sidekey_v1_GetIngestKeysRequest, callback: grpc.requestCallback<_sidekey_v1_GetIngestKeysResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * Replaces each value with a random token and stores the value encrypted.
    * All-or-nothing: one invalid item fails the call (INVALID_ARGUMENT naming
    * its index) and nothing is stored. When the call returns, every token it
@@ -131,6 +152,13 @@ export interface SidekeyHandlers extends grpc.UntypedServiceImplementation {
   Encrypt: grpc.handleUnaryCall<_sidekey_v1_EncryptRequest__Output, _sidekey_v1_EncryptResponse>;
   
   /**
+   * The tenant's current ingest public keys (v1.1, end-to-end encrypted
+   * ingest): what a browser or app seals values to (HPKE, RFC 9180 base
+   * mode). HTTP: POST /v1/ingest/keys.
+   */
+  GetIngestKeys: grpc.handleUnaryCall<_sidekey_v1_GetIngestKeysRequest__Output, _sidekey_v1_GetIngestKeysResponse>;
+  
+  /**
    * Replaces each value with a random token and stores the value encrypted.
    * All-or-nothing: one invalid item fails the call (INVALID_ARGUMENT naming
    * its index) and nothing is stored. When the call returns, every token it
@@ -145,5 +173,6 @@ export interface SidekeyDefinition extends grpc.ServiceDefinition {
   DeleteTokens: MethodDefinition<_sidekey_v1_DeleteTokensRequest, _sidekey_v1_DeleteTokensResponse, _sidekey_v1_DeleteTokensRequest__Output, _sidekey_v1_DeleteTokensResponse__Output>
   Detokenize: MethodDefinition<_sidekey_v1_DetokenizeRequest, _sidekey_v1_DetokenizeResponse, _sidekey_v1_DetokenizeRequest__Output, _sidekey_v1_DetokenizeResponse__Output>
   Encrypt: MethodDefinition<_sidekey_v1_EncryptRequest, _sidekey_v1_EncryptResponse, _sidekey_v1_EncryptRequest__Output, _sidekey_v1_EncryptResponse__Output>
+  GetIngestKeys: MethodDefinition<_sidekey_v1_GetIngestKeysRequest, _sidekey_v1_GetIngestKeysResponse, _sidekey_v1_GetIngestKeysRequest__Output, _sidekey_v1_GetIngestKeysResponse__Output>
   Tokenize: MethodDefinition<_sidekey_v1_TokenizeRequest, _sidekey_v1_TokenizeResponse, _sidekey_v1_TokenizeRequest__Output, _sidekey_v1_TokenizeResponse__Output>
 }

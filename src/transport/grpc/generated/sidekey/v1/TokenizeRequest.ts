@@ -23,6 +23,14 @@ export interface TokenizeRequest {
    * cannot compile proto3 optional fields. JSON: ttlSeconds.
    */
   'ttl_seconds'?: (number);
+  /**
+   * (5 is reserved for `subject`, issue 13.)
+   * Sealed values (v1.1, end-to-end encrypted ingest) in place of `values`:
+   * each `hpke:<keyId>:<base64url enc>:<base64url ciphertext>`, sealed for
+   * this tenant and field with a key from GetIngestKeys. Exactly one of
+   * `values` and `sealed_values`. JSON: sealedValues.
+   */
+  'sealed_values'?: (string)[];
 }
 
 export interface TokenizeRequest__Output {
@@ -47,4 +55,12 @@ export interface TokenizeRequest__Output {
    * cannot compile proto3 optional fields. JSON: ttlSeconds.
    */
   'ttl_seconds': (number);
+  /**
+   * (5 is reserved for `subject`, issue 13.)
+   * Sealed values (v1.1, end-to-end encrypted ingest) in place of `values`:
+   * each `hpke:<keyId>:<base64url enc>:<base64url ciphertext>`, sealed for
+   * this tenant and field with a key from GetIngestKeys. Exactly one of
+   * `values` and `sealed_values`. JSON: sealedValues.
+   */
+  'sealed_values': (string)[];
 }
