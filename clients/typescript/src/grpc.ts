@@ -130,6 +130,7 @@ export function createGrpcClient(options: GrpcClientOptions = {}): SidekeyClient
       ) as never,
     }),
     deleteTokens: async (r, c) => ({ deleted: (await run('DeleteTokens', r, c)).deleted as number }),
+    getIngestKeys: async (r, c) => ({ keys: (await run('GetIngestKeys', r, c)).keys as never }),
     close: () => client.close(),
   };
 }

@@ -21,6 +21,7 @@ const PATHS = {
   encrypt: '/v1/encrypt',
   decrypt: '/v1/decrypt',
   deleteTokens: '/v1/tokens/delete',
+  getIngestKeys: '/v1/ingest/keys',
 } as const satisfies Record<Exclude<keyof SidekeyClient, 'close'>, string>;
 
 /** The code of a status when the body is not sidekey's error envelope (a proxy, a crash). */
@@ -87,6 +88,7 @@ export function createHttpClient(options: HttpClientOptions = {}): SidekeyClient
     encrypt: operation('encrypt'),
     decrypt: operation('decrypt'),
     deleteTokens: operation('deleteTokens'),
+    getIngestKeys: operation('getIngestKeys'),
     close: () => {},
   };
 }
