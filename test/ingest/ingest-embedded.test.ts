@@ -6,6 +6,8 @@
  * plaintext in any log line.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fromBase64Url } from '../../src/crypto/index.js';
 import { formatSealed, parseSealed, SUITES, type SuiteName, sealTo } from '../../src/ingest/index.js';
@@ -243,5 +245,32 @@ describe('bad input: INVALID_ARGUMENT naming the index, one message, nothing sto
     assert.ok(logs.length > 0);
     assert.ok(!logs.includes(marker), 'a sealed value reached the logs');
     assert.ok(!logs.includes(SECRET), 'a sealed value reached the logs');
+  });
+});
+
+describe('the Node example (clients/browser/node-example.mjs)', () => {
+  it('seals, tokenizes and detokenizes against the daemon', async () => {
+    const example = join(import.meta.dirname, '..', '..', 'clients', 'browser', 'node-example.mjs');
+    const child = spawn(process.execPath, [example, 'example value ✓'], {
+      env: { PATH: process.env.PATH ?? '', SIDEKEY_URL: d.url, SIDEKEY_ORK: d.ork },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    assert.equal(code, 0, err);
+    const [first, second] = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.equal(first.kem, 'X-Wing');
+    assert.equal(first.tokens.length, 1);
+    assert.deepEqual(second.revealed, ['example value ✓']);
   });
 });
