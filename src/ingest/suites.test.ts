@@ -175,3 +175,36 @@ describe('round trip per suite, and the info binding', () => {
     });
   }
 });
+
+describe('pinned sealed value (docs/formats.md §19.4)', () => {
+  const V = {
+    seed: '01'.repeat(32),
+    sk: '7790330b18d76c45446b7d9d1b15e87d7da80ab3b6f8cdcc0871764f1d767c9c',
+    pk: '41852320ff367495fa522c94cb83af391e4e89018392725bbf2098dd931bc424',
+    ekm: '03'.repeat(32),
+    sealed:
+      'hpke:x25519_AgICAgICAgICAgICAgICAg:kKt5DsvwcEIy_-lDb67MyRO2amDpnGiKQLuk1eLmFFA:GY-MCzDWN0mAES38t5dZ2QpYtHtaCOk6UvdRmp_aqxg',
+  };
+
+  it('a fixed seed and ephemeral key give the documented sealed string, which opens to the value', async () => {
+    const pair = await keyPairFromSeed('x25519', hex(V.seed));
+    assert.equal(pair.privateKey.toString('hex'), V.sk);
+    assert.equal(pair.publicKey.toString('hex'), V.pk);
+    const keyId = newKeyId('x25519', Buffer.alloc(16, 2));
+    const s = cipherSuite('x25519');
+    const sender = await s.createSenderContext({
+      recipientPublicKey: await s.kem.deserializePublicKey(hex(V.pk)),
+      info: ingestInfo('acme', 'card'),
+      ekm: hex(V.ekm),
+    });
+    const ct = await sender.seal(new TextEncoder().encode('4111111111111111'));
+    assert.equal(formatSealed(keyId, new Uint8Array(sender.enc), new Uint8Array(ct)), V.sealed);
+    const parts = parseSealed(V.sealed, 1024)!;
+    const opened = await openSealed(
+      await openingKey('x25519', pair.privateKey),
+      parts,
+      ingestInfo('acme', 'card'),
+    );
+    assert.equal(Buffer.from(opened!).toString(), '4111111111111111');
+  });
+});
