@@ -33,6 +33,8 @@ export interface KekRotationDeps {
     | 'rewrapAuditChain'
     | 'listTokenRootKeysNotUnder'
     | 'rewrapTokenRootKey'
+    | 'listIngestKeysNotUnder'
+    | 'rewrapIngestKey'
   >;
   /** The KEKs this process can unwrap with (primary and previous). */
   readonly keks: KekRing;
@@ -40,7 +42,7 @@ export interface KekRotationDeps {
 }
 
 export interface KekRotationProgress {
-  readonly kind: 'tek' | 'token-root' | 'audit-chain';
+  readonly kind: 'tek' | 'token-root' | 'ingest' | 'audit-chain';
   /** Re-wrapped so far in this run (both kinds). */
   readonly rewrapped: number;
   /** `tenant/version` or the chain id just handled. */
@@ -60,6 +62,8 @@ export interface KekRotationReport {
   readonly auditChains: number;
   /** Token root keys (deterministic and fpe tokens) re-wrapped. */
   readonly tokenRootKeys: number;
+  /** Ingest private keys (end-to-end encrypted ingest, issue 14) re-wrapped. */
+  readonly ingestKeys: number;
   /** Rows changed concurrently (rotated, shredded): left for the next run. */
   readonly changed: number;
   /** Rows that could not be re-wrapped, by reason (`kekRef` not configured, does not unwrap). */
@@ -80,6 +84,7 @@ export async function rotateKek(
   let tenantKeys = 0;
   let auditChains = 0;
   let tokenRootKeys = 0;
+  let ingestKeys = 0;
   let changed = 0;
   let stopped = false;
 
@@ -181,6 +186,33 @@ export async function rotateKek(
     }
   }
 
+  // Ingest private keys (issue 14): as token root keys, by (tenant, key id).
+  let afterIngest: { tenant: string; keyId: string } | undefined;
+  while (!stopped) {
+    const rows = await deps.store.listIngestKeysNotUnder(target.kekRef, afterIngest, batchSize);
+    if (rows.length === 0) break;
+    for (const row of rows) {
+      if (options.shouldStop?.()) {
+        stopped = true;
+        break;
+      }
+      afterIngest = { tenant: row.tenant, keyId: row.keyId };
+      const item = `${row.tenant}/ingest/${row.keyId}`;
+      if (failed.has(item)) continue;
+      const from = { kekRef: row.kekRef, wrapped: row.wrapped };
+      const outcome = await rewrap(item, from, kmsContext.ingestKey(row.tenant, row.keyId), (to) =>
+        deps.store.rewrapIngestKey(row.tenant, row.keyId, from, to),
+      );
+      if (outcome === 'done') ingestKeys++;
+      if (outcome === 'changed') changed++;
+      options.onProgress?.({
+        kind: 'ingest',
+        rewrapped: tenantKeys + tokenRootKeys + ingestKeys + auditChains,
+        item,
+      });
+    }
+  }
+
   if (!stopped) {
     for (const chain of await deps.store.listAuditChains()) {
       if (chain.kekRef === target.kekRef) continue;
@@ -200,5 +232,14 @@ export async function rotateKek(
       options.onProgress?.({ kind: 'audit-chain', rewrapped: tenantKeys + auditChains, item: chain.chainId });
     }
   }
-  return { target: target.kekRef, tenantKeys, tokenRootKeys, auditChains, changed, failures, stopped };
+  return {
+    target: target.kekRef,
+    tenantKeys,
+    tokenRootKeys,
+    ingestKeys,
+    auditChains,
+    changed,
+    failures,
+    stopped,
+  };
 }

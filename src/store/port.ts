@@ -345,5 +345,14 @@ export interface Store {
     graceSeconds: number,
   ): Promise<{ readonly generation: number; readonly destroyed: number } | undefined>;
 
+  /** Ingest pairs whose KEK is not `kekRef`, in (tenant, key id) order after `after` (`rotate kek`). */
+  listIngestKeysNotUnder(
+    kekRef: string,
+    after: { readonly tenant: string; readonly keyId: string } | undefined,
+    limit: number,
+  ): Promise<IngestKeyRow[]>;
+  /** Re-wraps one ingest private key only if the row still holds `from`; announces `ingest-keys-changed`. */
+  rewrapIngestKey(tenant: string, keyId: string, from: WrappedKey, to: WrappedKey): Promise<boolean>;
+
   close(): Promise<void>;
 }

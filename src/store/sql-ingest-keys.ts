@@ -6,7 +6,7 @@
  * `ingest-keys-changed` in its transaction.
  */
 import { notifyKeyEvent } from './notify.js';
-import type { IngestKeyRow, NewIngestKey } from './port.js';
+import type { IngestKeyRow, NewIngestKey, WrappedKey } from './port.js';
 import { toBuffer } from './sql-client.js';
 import { SqlExpiry } from './sql-expiry.js';
 import { hex, type Row } from './sql-rows.js';
@@ -73,6 +73,32 @@ export abstract class SqlIngestKeys extends SqlExpiry {
       );
       await notifyKeyEvent(tx, { kind: 'ingest-keys-changed', tenant });
       return { generation, destroyed: destroyed.rowCount };
+    });
+  }
+
+  async listIngestKeysNotUnder(
+    kekRef: string,
+    after: { readonly tenant: string; readonly keyId: string } | undefined,
+    limit: number,
+  ): Promise<IngestKeyRow[]> {
+    const r = await this.sql.query(
+      `select * from sidekey_ingest_keys
+        where kek_ref <> $1 and (tenant, key_id) > ($2, $3)
+        order by tenant, key_id limit $4`,
+      [kekRef, after?.tenant ?? '', after?.keyId ?? '', limit],
+    );
+    return r.rows.map(ingestKeyRow);
+  }
+
+  async rewrapIngestKey(tenant: string, keyId: string, from: WrappedKey, to: WrappedKey): Promise<boolean> {
+    return this.sql.transaction(async (tx) => {
+      const r = await tx.query(
+        `update sidekey_ingest_keys set kek_ref = $3, wrapped_key = decode($4, 'hex')
+          where tenant = $1 and key_id = $2 and kek_ref = $5 and wrapped_key = decode($6, 'hex')`,
+        [tenant, keyId, to.kekRef, hex(to.wrapped), from.kekRef, hex(from.wrapped)],
+      );
+      if (r.rowCount > 0) await notifyKeyEvent(tx, { kind: 'ingest-keys-changed', tenant });
+      return r.rowCount > 0;
     });
   }
 }
