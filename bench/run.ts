@@ -21,9 +21,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fromBase64Url } from '../src/crypto/index.js';
-import { type SuiteName, sealTo } from '../src/ingest/index.js';
+import type { IngestKey } from '../clients/browser/sidekey-seal.js';
 import { findPostgresBin, SIDECAR_ROLE, startPostgres, type TestPostgres } from '../test/support/postgres.js';
+import { sealWith } from '../test/support/seal.js';
 import { runCompare } from './compare.js';
 import { removeOnExit, spawnTs } from './lib/children.js';
 import {
@@ -463,19 +463,11 @@ async function runAll(
 
   // End-to-end encrypted ingest (issue 14): bodies of values sealed per suite
   // (a sealed value may be sent again: replay into its own tenant and field is allowed).
-  const ingestKeys = (await must('/v1/ingest/keys', { tenant: S.tenant })).keys as {
-    keyId: string;
-    publicKey: string;
-  }[];
-  const sealedBodies: Record<SuiteName, { one: string; hundred: string }> = {} as never;
+  const ingestKeys = (await must('/v1/ingest/keys', { tenant: S.tenant })).keys as IngestKey[];
+  const sealedBodies: Record<string, { one: string; hundred: string }> = {};
   for (const key of ingestKeys) {
-    const suite = key.keyId.split('_')[0] as SuiteName;
-    const sealAll = (vs: string[]) =>
-      Promise.all(
-        vs.map((v) =>
-          sealTo(suite, key.keyId, fromBase64Url(key.publicKey)!, S.tenant, S.field, Buffer.from(v)),
-        ),
-      );
+    const suite = key.keyId.split('_')[0]!;
+    const sealAll = (vs: string[]) => sealWith(key, S.tenant, S.field, vs);
     sealedBodies[suite] = {
       one: JSON.stringify({
         tenant: S.tenant,
@@ -603,7 +595,7 @@ async function runAll(
       `http-tokenize-1-sealed-${suite}`,
       `HTTP tokenize, 1 sealed value/req, ${suite === 'xwing' ? 'X-Wing' : 'X25519'}`,
       '/v1/tokenize',
-      { bodies: [sealedBodies[suite].one] },
+      { bodies: [sealedBodies[suite]!.one] },
       1,
       `autocannon, ${S.c1} connections, one value sealed in advance (HPKE open per request)`,
     );
@@ -611,7 +603,7 @@ async function runAll(
       `http-tokenize-100-sealed-${suite}`,
       `HTTP tokenize, 100 sealed values/req, ${suite === 'xwing' ? 'X-Wing' : 'X25519'}`,
       '/v1/tokenize',
-      { bodies: [sealedBodies[suite].hundred], connections: S.c100 },
+      { bodies: [sealedBodies[suite]!.hundred], connections: S.c100 },
       100,
       `autocannon, ${S.c100} connections, 100 values sealed in advance`,
     );

@@ -18,8 +18,9 @@ import {
   openSealed,
   parseSealed,
   SUITE_NAMES,
-  sealTo,
+  SUITES,
 } from '../../src/ingest/suites.js';
+import { sealWith } from '../../test/support/seal.js';
 
 const n = Number(process.argv[2] ?? 200);
 const info = ingestInfo('acme', 'card');
@@ -35,10 +36,18 @@ const rows: Record<string, unknown>[] = [];
 for (const suite of SUITE_NAMES) {
   const pair = await keyPairFromSeed(suite, new Uint8Array(32).fill(7));
   const keyId = newKeyId(suite, new Uint8Array(16).fill(1));
-  const sealed = await Promise.all(
-    Array.from({ length: 20 }, (_, i) =>
-      sealTo(suite, keyId, pair.publicKey, 'acme', 'card', Buffer.from(`4111 1111 1111 ${1000 + i}`)),
-    ),
+  const key = {
+    keyId,
+    kem: SUITES[suite].kem,
+    kdf: 'HKDF-SHA256',
+    aead: 'AES-256-GCM',
+    publicKey: pair.publicKey.toString('base64url'),
+  };
+  const sealed = await sealWith(
+    key,
+    'acme',
+    'card',
+    Array.from({ length: 20 }, (_, i) => `4111 1111 1111 ${1000 + i}`),
   );
   const parsed = sealed.map((s) => parseSealed(s, 65536)!);
   const lib = cipherSuite(suite);

@@ -17,5 +17,4 @@ export {
   SUITE_NAMES,
   SUITES,
   type SuiteName,
-  sealTo,
 } from './suites.js';

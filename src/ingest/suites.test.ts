@@ -24,7 +24,6 @@ import {
   parseSealed,
   SUITE_NAMES,
   SUITES,
-  sealTo,
 } from './suites.js';
 
 const fixture = (name: string) =>
@@ -162,7 +161,15 @@ describe('round trip per suite, and the info binding', () => {
       const pair = await keyPairFromSeed(suite, Buffer.alloc(32, 9));
       assert.equal(pair.publicKey.length, SUITES[suite].publicKeyBytes);
       const keyId = newKeyId(suite, Buffer.alloc(16, 1));
-      const sealed = await sealTo(suite, keyId, pair.publicKey, 'acme', 'card', Buffer.from('4111 1111'));
+      const lib = cipherSuite(suite);
+      const { enc, ct } = await lib.seal(
+        {
+          recipientPublicKey: await lib.kem.deserializePublicKey(new Uint8Array(pair.publicKey)),
+          info: ingestInfo('acme', 'card'),
+        },
+        new TextEncoder().encode('4111 1111'),
+      );
+      const sealed = formatSealed(keyId, new Uint8Array(enc), new Uint8Array(ct));
       const parts = parseSealed(sealed, 1024);
       assert.ok(parts);
       const key = await openingKey(suite, pair.privateKey);

@@ -191,21 +191,3 @@ export async function openSealed(
     return undefined;
   }
 }
-
-/** Seals for a public key (clients, tests and benchmarks; the daemon only opens). */
-export async function sealTo(
-  suite: SuiteName,
-  keyId: string,
-  publicKey: Uint8Array,
-  tenant: string,
-  field: string,
-  plaintext: Uint8Array,
-): Promise<string> {
-  const s = cipherSuite(suite);
-  const recipientPublicKey = await s.kem.deserializePublicKey(own(publicKey).view);
-  const { enc, ct } = await s.seal(
-    { recipientPublicKey, info: ingestInfo(tenant, field) },
-    own(plaintext).view,
-  );
-  return formatSealed(keyId, new Uint8Array(enc), new Uint8Array(ct));
-}

@@ -10,10 +10,11 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fromBase64Url } from '../../src/crypto/index.js';
-import { formatSealed, parseSealed, SUITES, type SuiteName, sealTo } from '../../src/ingest/index.js';
+import { formatSealed, parseSealed, SUITES } from '../../src/ingest/index.js';
 import { callGrpc, sidekeyClient } from '../grpc/support.js';
 import { capturedLogs, startTestDaemon, type TestDaemon } from '../support/daemon.js';
 import { post } from '../support/http.js';
+import { sealOne } from '../support/seal.js';
 
 let d: TestDaemon;
 const TENANT = 'demo';
@@ -34,8 +35,7 @@ async function keys(): Promise<Key[]> {
 }
 
 async function seal(key: Key, value: string, tenant = TENANT, field = FIELD): Promise<string> {
-  const suite = key.keyId.split('_')[0] as SuiteName;
-  return sealTo(suite, key.keyId, fromBase64Url(key.publicKey)!, tenant, field, Buffer.from(value, 'utf8'));
+  return sealOne(key, tenant, field, value);
 }
 
 async function recordCount(): Promise<number> {

@@ -9,11 +9,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { fromBase64Url } from '../../src/crypto/index.js';
-import { type SuiteName, sealTo } from '../../src/ingest/index.js';
+import type { IngestKey } from '../../clients/browser/sidekey-seal.js';
 import type { TestDaemon } from '../support/daemon.js';
 import { type Fleet, type IssuedOrk, startFleet } from '../support/fleet.js';
 import { post } from '../support/http.js';
+import { sealOne } from '../support/seal.js';
 
 const TENANT = 'sealers';
 const FIELD = 'national_id';
@@ -22,10 +22,7 @@ let a: TestDaemon;
 let b: TestDaemon;
 let ork: IssuedOrk;
 
-interface Key {
-  keyId: string;
-  publicKey: string;
-}
+type Key = IngestKey;
 
 async function keysOf(d: TestDaemon): Promise<Key[]> {
   const r = await post(d.url, '/v1/ingest/keys', ork.ork, { tenant: TENANT });
@@ -34,14 +31,7 @@ async function keysOf(d: TestDaemon): Promise<Key[]> {
 }
 
 function seal(key: Key, value: string): Promise<string> {
-  return sealTo(
-    key.keyId.split('_')[0] as SuiteName,
-    key.keyId,
-    fromBase64Url(key.publicKey)!,
-    TENANT,
-    FIELD,
-    Buffer.from(value),
-  );
+  return sealOne(key, TENANT, FIELD, value);
 }
 
 async function tokenizeSealed(d: TestDaemon, sealed: string) {

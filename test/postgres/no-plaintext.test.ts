@@ -16,13 +16,14 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { decodeOrkString, fromBase64Url, systemRandom } from '../../src/crypto/index.js';
-import { type SuiteName, sealTo } from '../../src/ingest/index.js';
+import type { IngestKey } from '../../clients/browser/sidekey-seal.js';
+import { decodeOrkString, systemRandom } from '../../src/crypto/index.js';
 import { kmsContext, LOCAL_KEK_FILE, LocalKek, loadOrCreateLocalKek } from '../../src/kms/index.js';
 import type { TestDaemon } from '../support/daemon.js';
 import { type Fleet, type IssuedOrk, startFleet } from '../support/fleet.js';
 import { post } from '../support/http.js';
 import { DATABASE, findPostgresBin, OPERATOR_ROLE } from '../support/postgres.js';
+import { sealOne } from '../support/seal.js';
 import { encodedForms, found } from '../support/secrets.js';
 
 const TENANT = 'secretive';
@@ -176,17 +177,10 @@ describe('the database after real traffic', () => {
     // tokenized; the ingest private keys are secrets below.
     const ingestKeys = await post(d.url, '/v1/ingest/keys', first.ork, { tenant: TENANT });
     assert.equal(ingestKeys.status, 200, ingestKeys.text);
-    for (const key of ingestKeys.body.keys as { keyId: string; publicKey: string }[]) {
+    for (const key of ingestKeys.body.keys as IngestKey[]) {
       const value = distinctive((t) => `sealed-${key.keyId.split('_')[0]}-${t}`);
       values.push(value);
-      const sealed = await sealTo(
-        key.keyId.split('_')[0] as SuiteName,
-        key.keyId,
-        fromBase64Url(key.publicKey)!,
-        TENANT,
-        'pii',
-        Buffer.from(value),
-      );
+      const sealed = await sealOne(key, TENANT, 'pii', value);
       const t = await post(d.url, '/v1/tokenize', first.ork, {
         tenant: TENANT,
         field: 'pii',
