@@ -196,6 +196,25 @@ describe('bad input: INVALID_ARGUMENT naming the index, one message, nothing sto
     assert.equal(await recordCount(), before, 'a failed sealed tokenize stored something');
   });
 
+  it('over gRPC: INVALID_ARGUMENT (3) with the same message', async () => {
+    const [key] = await keys();
+    const client = sidekeyClient(d.daemon.grpcSocket);
+    try {
+      const r = await callGrpc(
+        client,
+        'Encrypt',
+        { tenant: TENANT, field: FIELD, sealed_plaintexts: [await seal(key!, SECRET, TENANT, 'iban')] },
+        { ork: d.ork },
+      );
+      assert.ok(!r.ok);
+      assert.equal(r.code, 3);
+      assert.match(r.details, /^sealedPlaintexts\[0\] does not open: /);
+      assert.ok(!r.details.includes(SECRET));
+    } finally {
+      client.close();
+    }
+  });
+
   it('both values and sealedValues, or neither, is INVALID_ARGUMENT', async () => {
     const [key] = await keys();
     const both = await post(d.url, '/v1/tokenize', d.ork, {
