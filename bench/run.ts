@@ -21,7 +21,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { IngestKey } from '../clients/browser/sidekey-seal.js';
 import { findPostgresBin, SIDECAR_ROLE, startPostgres, type TestPostgres } from '../test/support/postgres.js';
+import { sealWith } from '../test/support/seal.js';
 import { runCompare } from './compare.js';
 import { removeOnExit, spawnTs } from './lib/children.js';
 import {
@@ -459,6 +461,23 @@ async function runAll(
     for (const b of batches) cold.push(...(b.tokens as string[]));
   }
 
+  // End-to-end encrypted ingest (issue 14): bodies of values sealed per suite
+  // (a sealed value may be sent again: replay into its own tenant and field is allowed).
+  const ingestKeys = (await must('/v1/ingest/keys', { tenant: S.tenant })).keys as IngestKey[];
+  const sealedBodies: Record<string, { one: string; hundred: string }> = {};
+  for (const key of ingestKeys) {
+    const suite = key.keyId.split('_')[0]!;
+    const sealAll = (vs: string[]) => sealWith(key, S.tenant, S.field, vs);
+    sealedBodies[suite] = {
+      one: JSON.stringify({
+        tenant: S.tenant,
+        field: S.field,
+        sealedValues: await sealAll(['alice.wonderland@example.com']),
+      }),
+      hundred: JSON.stringify({ tenant: S.tenant, field: S.field, sealedValues: await sealAll(values100) }),
+    };
+  }
+
   const headers = { 'x-sidekey-org-key': ork };
   const http = async (
     id: string,
@@ -598,6 +617,24 @@ async function runAll(
     100,
     `autocannon, ${S.c100} connections`,
   );
+  for (const suite of ['xwing', 'x25519'] as const) {
+    await http(
+      `http-tokenize-1-sealed-${suite}`,
+      `HTTP tokenize, 1 sealed value/req, ${suite === 'xwing' ? 'X-Wing' : 'X25519'}`,
+      '/v1/tokenize',
+      { bodies: [sealedBodies[suite]!.one] },
+      1,
+      `autocannon, ${S.c1} connections, one value sealed in advance (HPKE open per request)`,
+    );
+    await http(
+      `http-tokenize-100-sealed-${suite}`,
+      `HTTP tokenize, 100 sealed values/req, ${suite === 'xwing' ? 'X-Wing' : 'X25519'}`,
+      '/v1/tokenize',
+      { bodies: [sealedBodies[suite]!.hundred], connections: S.c100 },
+      100,
+      `autocannon, ${S.c100} connections, 100 values sealed in advance`,
+    );
+  }
   await http(
     'http-detokenize-hot',
     'HTTP detokenize, 1 token, hot',
@@ -839,6 +876,15 @@ async function runAll(
         measured: `${fmt(m.requestsPerSecond)} req/s = ${ratio.toFixed(2)} × ${fmt(plain.requestsPerSecond)}`,
         pass: ratio >= 0.95,
       });
+    }
+  }
+  {
+    // Sealed ingest (issue 14): against the plain tokenize of the same run (informational, no budget).
+    const plain1 = get('http-tokenize-1');
+    const plain100 = get('http-tokenize-100');
+    for (const suite of ['xwing', 'x25519']) {
+      withFloor(`http-tokenize-1-sealed-${suite}`, plain1, 'requestsPerSecond');
+      withFloor(`http-tokenize-100-sealed-${suite}`, plain100, 'valuesPerSecond');
     }
   }
   withFloor('http-detokenize-cold', hono, 'requestsPerSecond');

@@ -9,6 +9,7 @@ import { Auditor } from './audit/index.js';
 import type { Config } from './config/index.js';
 import { systemRandom } from './crypto/index.js';
 import { FleetMember, sidecarRecord } from './fleet/index.js';
+import { IngestKeyring } from './ingest/index.js';
 import { Keyring, SubjectKeys } from './keyring/index.js';
 import { createKekRing, type KekRing } from './kms/index.js';
 import { createLoggers, describeError, HealthChecker, type Loggers, Metrics } from './observability/index.js';
@@ -134,6 +135,15 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
       maxInFlight: store.kind === 'embedded' ? 1 : config.writer.maxInFlight,
       write: (rows) => store.writeSubjectTokens(rows),
     });
+    // End-to-end encrypted ingest (issue 14): key lists and unwrapped private keys, cached like TEKs.
+    const ingest = new IngestKeyring({
+      store,
+      keks,
+      random: systemRandom,
+      now: Date.now,
+      ttlMs: config.caches.tekTtlMs,
+      maxKeys: config.caches.maxKeys,
+    });
     const service = new TokenService({
       keyring,
       subjects,
@@ -148,6 +158,7 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
       durableReveal: config.audit.durableReveal,
       recordCache: { max: config.caches.maxRecords, ttlMs: RECORD_CACHE_TTL_MS },
       now: Date.now,
+      ingest,
       ...(config.rateLimit && { rateLimit: config.rateLimit }),
       observe: (op, outcome, seconds, items) => metrics.operation(op, outcome, seconds, items),
       onInternalError: (err, ctx, operation) =>
@@ -172,7 +183,7 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
       cleanup.push(() => fleet.close());
       const events = listenKeyEvents(
         config.store,
-        (event) => applyKeyEvent(event, { keyring, subjects }, policies, service, fleet),
+        (event) => applyKeyEvent(event, { keyring, subjects, policies, service, fleet, ingest }),
         (state, latestChange) => {
           metrics.listenerState(state === 'connected');
           // Notifications sent while we were away are lost: forget every key and policy.
@@ -180,6 +191,7 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
             keyring.clear();
             subjects.clear();
             policies.clear();
+            ingest.clear();
           }
           // That applied every change made before the LISTEN.
           if (state === 'connected' && latestChange !== undefined) fleet.changeApplied(latestChange);
@@ -258,6 +270,7 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
           auditor.close();
           keyring.clear();
           subjects.clear();
+          ingest.clear();
           await undo();
           log.info('stopped');
           log.flush();
@@ -275,11 +288,16 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
 /** Another sidecar or the CLI changed keys or records: forget what we cached about them. */
 function applyKeyEvent(
   event: KeyEvent,
-  { keyring, subjects }: { keyring: Keyring; subjects: SubjectKeys },
-  policies: PolicyBook,
-  service: TokenService,
-  fleet: FleetMember,
+  caches: {
+    keyring: Keyring;
+    subjects: SubjectKeys;
+    policies: PolicyBook;
+    service: TokenService;
+    fleet: FleetMember;
+    ingest: IngestKeyring;
+  },
 ): void {
+  const { keyring, subjects, policies, service, fleet, ingest } = caches;
   switch (event.kind) {
     case 'policy-changed':
       policies.invalidate(event.tenant, event.field);
@@ -288,10 +306,14 @@ function applyKeyEvent(
     case 'ork-changed': // the scope is cached with the ORK's identity
       keyring.invalidateOrk(event.tenant, event.orkId);
       return;
+    case 'ingest-keys-changed':
+      ingest.invalidateTenant(event.tenant);
+      return;
     case 'tek-changed':
     case 'tenant-shredded':
       keyring.invalidateTenant(event.tenant);
       subjects.invalidateTenant(event.tenant);
+      if (event.kind === 'tenant-shredded') ingest.invalidateTenant(event.tenant);
       if (event.kind === 'tenant-shredded') service.forgetRecords();
       return;
     case 'subjects-forgotten': // data subjects (issue 13)

@@ -39,6 +39,8 @@ const OPTIONS = {
   // ORK scopes (ork issue, ork scope)
   allow: { type: 'string' },
   reveal: { type: 'string' },
+  // ingest keys (ingest-key rotate, issue 14)
+  grace: { type: 'string' },
 } as const;
 
 export function parse(argv: readonly string[]): Parsed {

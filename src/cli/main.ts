@@ -41,6 +41,9 @@ usage: sidekey [command] [options]
   subject forget --tenant T [--from-file F] [--json] SUBJECT…
                                            destroy data subjects' keys: their values are gone for good
                                            (every sidecar within seconds; idempotent)
+  ingest-key rotate --tenant T [--grace 7d]
+                                           new ingest key pairs (sealed values); the previous ones
+                                           open for the grace period, then are destroyed
   tenant shred <tenant> [--yes]            destroy every TEK version: the tenant's data is gone for good
   tenant purge <tenant> [--yes]            delete the token rows of a shredded tenant
   policy set --tenant T --field F [--kind random|deterministic|fpe] [--alphabet digits|alnum|CHARS]
@@ -113,6 +116,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return (await import('./commands/subject.js')).subjectCommand(args, io);
     case 'doctor':
       return (await import('./commands/doctor.js')).doctorCommand(args, io);
+    case 'ingest-key':
+      return (await import('./commands/ingest-key.js')).ingestKeyCommand(args, io);
     default:
       throw new CliError(`unknown command ${JSON.stringify(command)}; see sidekey --help`, 2);
   }

@@ -81,4 +81,10 @@ export const kmsContext = {
     tenant,
     key_id: keyId,
   }),
+  /** A private key of end-to-end encrypted ingest (issue 14, docs/formats.md §19). */
+  ingestKey: (tenant: string, keyId: string): EncryptionContext => ({
+    purpose: 'ingest',
+    tenant,
+    key_id: keyId,
+  }),
 };

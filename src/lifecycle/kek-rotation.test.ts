@@ -5,6 +5,7 @@ import { encodeOrkString, orkFingerprint } from '../crypto/index.js';
 import { type EncryptionContext, type KekPort, kekRing, kmsContext, LocalKek } from '../kms/index.js';
 import type {
   AuditChainRow,
+  IngestKeyRow,
   OrkRow,
   SubjectKeyRow,
   TenantKeyRow,
@@ -23,10 +24,35 @@ function memoryStore(
   chains: AuditChainRow[],
   roots: TokenRootKeyRow[] = [],
   subjects: SubjectKeyRow[] = [],
+  ingest: IngestKeyRow[] = [],
 ) {
   return {
     keys,
     chains,
+    ingest,
+    async listIngestKeysNotUnder(
+      ref: string,
+      after: { tenant: string; keyId: string } | undefined,
+      limit: number,
+    ) {
+      const key = (r: { tenant: string; keyId: string }) => `${r.tenant}\u0000${r.keyId}`;
+      return ingest
+        .filter((r) => r.kekRef !== ref && (after === undefined || key(r) > key(after)))
+        .sort((a, b) => (key(a) < key(b) ? -1 : 1))
+        .slice(0, limit);
+    },
+    async rewrapIngestKey(tenant: string, keyId: string, from: WrappedKey, to: WrappedKey) {
+      const i = ingest.findIndex(
+        (r) =>
+          r.tenant === tenant &&
+          r.keyId === keyId &&
+          r.kekRef === from.kekRef &&
+          r.wrapped.equals(from.wrapped),
+      );
+      if (i < 0) return false;
+      ingest[i] = { ...ingest[i]!, kekRef: to.kekRef, wrapped: to.wrapped };
+      return true;
+    },
     roots,
     subjects,
     async listSubjectKeysNotUnder(
@@ -114,6 +140,33 @@ async function tek(kek: KekPort, tenant: string, version: number, key: Buffer): 
 }
 
 describe('rotateKek', () => {
+  it('re-wraps ingest private keys (issue 14) under the target, same key and context', async () => {
+    const [old, target] = [local(), local()];
+    const seeds = [randomBytes(32), randomBytes(32)];
+    const ingest: IngestKeyRow[] = [];
+    for (const [i, keyId] of ['xwing_AAAAAAAAAAAAAAAAAAAAAA', 'x25519_AAAAAAAAAAAAAAAAAAAAAA'].entries()) {
+      ingest.push({
+        tenant: 'a',
+        keyId,
+        generation: 1,
+        suite: i === 0 ? 'xwing' : 'x25519',
+        publicKey: Buffer.alloc(32),
+        kekRef: old.kekRef,
+        wrapped: await old.wrap(seeds[i]!, kmsContext.ingestKey('a', keyId)),
+        createdAt: new Date(),
+        retireAt: null,
+      });
+    }
+    const store = memoryStore([], [], [], [], ingest);
+    const report = await rotateKek({ store, keks: kekRing(old), target });
+    assert.equal(report.ingestKeys, 2);
+    for (const [i, row] of store.ingest.entries()) {
+      assert.equal(row.kekRef, target.kekRef);
+      assert.deepEqual(await target.unwrap(row.wrapped, kmsContext.ingestKey('a', row.keyId)), seeds[i]);
+    }
+    assert.equal((await rotateKek({ store, keks: kekRing(old), target })).ingestKeys, 0);
+  });
+
   it('re-wraps every TEK and audit chain key under the target, same key and context; a re-run does nothing', async () => {
     const [old, target] = [local(), local()];
     const plain = new Map<string, Buffer>();
@@ -177,6 +230,7 @@ describe('rotateKek', () => {
         tenantKeys: 4,
         tokenRootKeys: 1,
         subjectKeys: 1,
+        ingestKeys: 0,
         auditChains: 1,
         changed: 0,
         failures: [],

@@ -35,6 +35,8 @@ export interface KekRotationDeps {
     | 'rewrapTokenRootKey'
     | 'listSubjectKeysNotUnder'
     | 'rewrapSubjectKey'
+    | 'listIngestKeysNotUnder'
+    | 'rewrapIngestKey'
   >;
   /** The KEKs this process can unwrap with (primary and previous). */
   readonly keks: KekRing;
@@ -42,7 +44,7 @@ export interface KekRotationDeps {
 }
 
 export interface KekRotationProgress {
-  readonly kind: 'tek' | 'token-root' | 'subject' | 'audit-chain';
+  readonly kind: 'tek' | 'token-root' | 'subject' | 'ingest' | 'audit-chain';
   /** Re-wrapped so far in this run (both kinds). */
   readonly rewrapped: number;
   /** `tenant/version` or the chain id just handled. */
@@ -64,6 +66,8 @@ export interface KekRotationReport {
   readonly tokenRootKeys: number;
   /** Data subjects' keys re-wrapped (issue 13). */
   readonly subjectKeys: number;
+  /** Ingest private keys (end-to-end encrypted ingest, issue 14) re-wrapped. */
+  readonly ingestKeys: number;
   /** Rows changed concurrently (rotated, shredded): left for the next run. */
   readonly changed: number;
   /** Rows that could not be re-wrapped, by reason (`kekRef` not configured, does not unwrap). */
@@ -85,6 +89,7 @@ export async function rotateKek(
   let auditChains = 0;
   let tokenRootKeys = 0;
   let subjectKeys = 0;
+  let ingestKeys = 0;
   let changed = 0;
   let stopped = false;
 
@@ -209,7 +214,34 @@ export async function rotateKek(
       if (outcome === 'changed') changed++;
       options.onProgress?.({
         kind: 'subject',
-        rewrapped: tenantKeys + tokenRootKeys + subjectKeys + auditChains,
+        rewrapped: tenantKeys + tokenRootKeys + subjectKeys + ingestKeys + auditChains,
+        item,
+      });
+    }
+  }
+
+  // Ingest private keys (issue 14): as token root keys, by (tenant, key id).
+  let afterIngest: { tenant: string; keyId: string } | undefined;
+  while (!stopped) {
+    const rows = await deps.store.listIngestKeysNotUnder(target.kekRef, afterIngest, batchSize);
+    if (rows.length === 0) break;
+    for (const row of rows) {
+      if (options.shouldStop?.()) {
+        stopped = true;
+        break;
+      }
+      afterIngest = { tenant: row.tenant, keyId: row.keyId };
+      const item = `${row.tenant}/ingest/${row.keyId}`;
+      if (failed.has(item)) continue;
+      const from = { kekRef: row.kekRef, wrapped: row.wrapped };
+      const outcome = await rewrap(item, from, kmsContext.ingestKey(row.tenant, row.keyId), (to) =>
+        deps.store.rewrapIngestKey(row.tenant, row.keyId, from, to),
+      );
+      if (outcome === 'done') ingestKeys++;
+      if (outcome === 'changed') changed++;
+      options.onProgress?.({
+        kind: 'ingest',
+        rewrapped: tenantKeys + tokenRootKeys + subjectKeys + ingestKeys + auditChains,
         item,
       });
     }
@@ -239,6 +271,7 @@ export async function rotateKek(
     tenantKeys,
     tokenRootKeys,
     subjectKeys,
+    ingestKeys,
     auditChains,
     changed,
     failures,

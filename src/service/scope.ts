@@ -8,6 +8,7 @@ import type { LRUCache } from 'lru-cache';
 import type { Auditor } from '../audit/index.js';
 import type { RandomSource } from '../crypto/index.js';
 import { type ItemError, SidekeyError, unavailable } from '../errors/index.js';
+import type { IngestKeyring } from '../ingest/ingest-keyring.js';
 import type { Keyring, OrkIdentity, SubjectKeys } from '../keyring/index.js';
 import type { PolicyBook } from '../policy/index.js';
 import { isStoreUnavailable, SchemaError, type Store, type TokenRow } from '../store/index.js';
@@ -38,6 +39,8 @@ export interface ServiceDeps {
   /** Requests per second this sidecar accepts; undefined = unlimited. */
   readonly rateLimit?: { readonly rate: number; readonly burst: number };
   readonly observe?: (operation: Operation, outcome: string, seconds: number, items: number) => void;
+  /** End-to-end encrypted ingest (issue 14): sealed items and GetIngestKeys; absent = not offered. */
+  readonly ingest?: IngestKeyring;
   /** Unexpected errors: logged by the composition root with the request id. */
   readonly onInternalError?: (err: unknown, ctx: CallContext, operation: Operation) => void;
 }

@@ -12,6 +12,14 @@ import { LRUCache } from 'lru-cache';
 import { refusal } from '../access/index.js';
 import type { AuditEvent } from '../audit/index.js';
 import { permissionDenied, SidekeyError, unauthenticated, unavailable } from '../errors/index.js';
+import {
+  ENCRYPT_SEALED,
+  getIngestKeys,
+  type IngestKeysResponse,
+  ingestKeysRefusal,
+  TOKENIZE_SEALED,
+  withSealedItems,
+} from '../ingest/index.js';
 import type { OrkIdentity } from '../keyring/index.js';
 import type { TokenRow } from '../store/index.js';
 import { decrypt } from './decrypt.js';
@@ -51,7 +59,10 @@ export class TokenService {
   }
 
   tokenize(input: unknown, ctx: CallContext): Promise<TokenizeResponse> {
-    return this.run('tokenize', ctx, (scope) => tokenize(scope, input));
+    // Sealed items (issue 14) are opened into values first; tokenize itself is unchanged.
+    return this.run('tokenize', ctx, (scope) =>
+      withSealedItems(scope, this.deps.ingest, input, TOKENIZE_SEALED, tokenize),
+    );
   }
 
   detokenize(input: unknown, ctx: CallContext): Promise<DetokenizeResponse> {
@@ -59,7 +70,9 @@ export class TokenService {
   }
 
   encrypt(input: unknown, ctx: CallContext): Promise<EncryptResponse> {
-    return this.run('encrypt', ctx, (scope) => encrypt(scope, input));
+    return this.run('encrypt', ctx, (scope) =>
+      withSealedItems(scope, this.deps.ingest, input, ENCRYPT_SEALED, encrypt),
+    );
   }
 
   decrypt(input: unknown, ctx: CallContext): Promise<DecryptResponse> {
@@ -80,6 +93,16 @@ export class TokenService {
     if (!this.records) return;
     for (const [token, row] of this.records.entries())
       if (row.tenant === tenant && row.subjectKeyId) this.records.delete(token);
+  }
+
+  /** The tenant's current ingest public keys (API.md "End-to-end encrypted ingest"). */
+  ingestKeys(input: unknown, ctx: CallContext): Promise<IngestKeysResponse> {
+    return this.run('ingest-keys', ctx, (scope) => {
+      const ingest = this.deps.ingest;
+      if (ingest === undefined)
+        throw permissionDenied('end-to-end encrypted ingest is not offered by this sidecar');
+      return getIngestKeys(scope, ingest, input);
+    });
   }
 
   /** Forgets cached records (another sidecar deleted or changed them). */
@@ -111,7 +134,8 @@ export class TokenService {
     const id = await this.deps.keyring.authenticate(ctx.orkString);
     audit.orkId = id.orkId;
     if (id.tenant !== tenant) throw permissionDenied('the organisation key belongs to another tenant');
-    const refused = refusal(id.scope, operation);
+    const refused =
+      operation === 'ingest-keys' ? ingestKeysRefusal(id.scope.allow) : refusal(id.scope, operation);
     if (refused !== undefined) {
       audit.detail = { ...audit.detail, denied: refused };
       throw permissionDenied(

@@ -36,4 +36,11 @@ export interface ForgetSubjectsResponse {
   readonly forgotten: number;
 }
 
-export type Operation = 'tokenize' | 'detokenize' | 'encrypt' | 'decrypt' | 'delete' | 'forget';
+export type Operation =
+  | 'tokenize'
+  | 'detokenize'
+  | 'encrypt'
+  | 'decrypt'
+  | 'delete'
+  | 'forget'
+  | 'ingest-keys';

@@ -25,6 +25,7 @@ export const SIDEKEY_TABLES = [
   'sidekey_sidecars',
   'sidekey_changes',
   'sidekey_subject_keys',
+  'sidekey_ingest_keys',
 ] as const;
 
 export type SidekeyTable = (typeof SIDEKEY_TABLES)[number];
@@ -48,6 +49,9 @@ export const SIDECAR_PRIVILEGES: Readonly<Record<SidekeyTable, readonly string[]
   // and `forget` overwrites then deletes it; a subject's token insert locks
   // the key row (FOR SHARE needs UPDATE) so a forget cannot slip between.
   sidekey_subject_keys: ['select', 'insert', 'update', 'delete'],
+  // A sidecar creates a tenant's first ingest key pairs on first use;
+  // rotating and destroying them stays with the operator.
+  sidekey_ingest_keys: ['select', 'insert'],
 };
 
 export function isValidRoleName(role: string): boolean {

@@ -203,6 +203,31 @@ alter table sidekey_tokens add column subject_key_id text;
 create index sidekey_tokens_by_subject_key on sidekey_tokens (subject_key_id) where subject_key_id is not null;
 `,
   },
+  {
+    version: 7,
+    name: 'ingest key pairs',
+    // End-to-end encrypted ingest (issue 14, docs/formats.md §19): per
+    // tenant, one key pair per HPKE suite and generation. The private key is
+    // only stored wrapped by the KEK (context {purpose: ingest, tenant,
+    // key_id}); a pair past its \`retire_at\` opens nothing and is deleted
+    // (destroyed) by the next \`ingest-key rotate\` or \`tenant shred\`.
+    // Additive: older sidecars never read it.
+    sql: `
+create table sidekey_ingest_keys (
+  tenant      text not null references sidekey_tenants (tenant),
+  key_id      text not null,
+  generation  integer not null check (generation > 0),
+  suite       text not null check (suite in ('xwing', 'x25519')),
+  public_key  bytea not null,
+  kek_ref     text not null,
+  wrapped_key bytea not null,
+  created_at  timestamptz not null default now(),
+  retire_at   timestamptz,
+  primary key (tenant, key_id),
+  unique (tenant, generation, suite)
+);
+`,
+  },
 ];
 
 /** The newest version (not the last entry: a lower version may be appended after a higher one). */

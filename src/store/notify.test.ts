@@ -9,6 +9,7 @@ describe('key event payloads', () => {
     { kind: 'tenant-shredded', tenant: 'globex' },
     { kind: 'change', tenant: 'acme', changeId: 42 },
     { kind: 'ork-changed', tenant: 'acme', orkId: '0123456789abcdef0123456789abcdef' },
+    { kind: 'ingest-keys-changed', tenant: 'acme' },
   ];
 
   it('round-trip', () => {

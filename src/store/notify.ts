@@ -47,7 +47,9 @@ export type KeyEvent =
    * acknowledges the number in the fleet registry once it has applied every
    * earlier event (they arrive in commit order).
    */
-  | { readonly kind: 'change'; readonly tenant: string; readonly changeId: number };
+  | { readonly kind: 'change'; readonly tenant: string; readonly changeId: number }
+  /** Ingest key pairs added, retired or destroyed (`ingest-key rotate`, issue 14): sidecars reload the tenant's list. */
+  | { readonly kind: 'ingest-keys-changed'; readonly tenant: string };
 
 /** NOTIFY payloads must stay under 8000 bytes: deletions are announced in chunks of this many tokens. */
 export const TOKENS_PER_EVENT = 200;
@@ -119,6 +121,8 @@ export function decodeKeyEvent(payload: string): KeyEvent | undefined {
       return { kind: 'tenant-shredded', tenant: o.tenant };
     case 'subjects-forgotten':
       return { kind: 'subjects-forgotten', tenant: o.tenant };
+    case 'ingest-keys-changed':
+      return { kind: 'ingest-keys-changed', tenant: o.tenant };
     case 'policy-changed':
       return isId(o.field) ? { kind: 'policy-changed', tenant: o.tenant, field: o.field } : undefined;
     case 'change':

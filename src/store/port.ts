@@ -99,6 +99,21 @@ export interface TokenRootKeyRow {
   readonly wrapped: Buffer | null;
 }
 
+/** An ingest key pair (issue 14): the public key in clear, the private key wrapped by the KEK `kekRef` names. */
+export interface IngestKeyRow {
+  readonly tenant: string;
+  readonly keyId: string;
+  readonly generation: number;
+  readonly suite: 'xwing' | 'x25519';
+  readonly publicKey: Buffer;
+  readonly kekRef: string;
+  readonly wrapped: Buffer;
+  readonly createdAt: Date;
+  /** When it stops opening (set by the rotation that replaced it); null while current. */
+  readonly retireAt: Date | null;
+}
+export type NewIngestKey = Pick<IngestKeyRow, 'keyId' | 'suite' | 'publicKey' | 'kekRef' | 'wrapped'>;
+
 /** Records per (tenant, TEK version, kind): `keys status`. */
 export interface KindCountRow {
   readonly tenant: string;
@@ -359,6 +374,37 @@ export interface Store {
   /** Deletes up to `limit` token rows that expired at or before `now` (of `tenant`, or of all); returns how many. */
   purgeExpiredTokens(tenant: string | undefined, now: Date, limit: number): Promise<number>;
   countExpiredTokens(tenant: string | undefined, now: Date): Promise<number>;
+
+  // Ingest key pairs (sql-ingest-keys.ts, issue 14).
+
+  /** Every stored pair of the tenant (destroyed ones are deleted), newest generation first. */
+  listIngestKeys(tenant: string): Promise<IngestKeyRow[]>;
+  /**
+   * Inserts `keys` as generation 1 unless the tenant has pairs already (two
+   * sidecars racing end with one set); false for an unknown or shredded tenant.
+   */
+  createFirstIngestKeys(tenant: string, keys: readonly NewIngestKey[]): Promise<boolean>;
+  /**
+   * One transaction: deletes the pairs whose `retire_at` has passed, sets
+   * `retire_at = now() + graceSeconds` on the current ones, inserts `keys` as
+   * the next generation and announces `ingest-keys-changed`. Returns the new
+   * generation and how many pairs were destroyed; undefined for an unknown
+   * or shredded tenant.
+   */
+  rotateIngestKeys(
+    tenant: string,
+    keys: readonly NewIngestKey[],
+    graceSeconds: number,
+  ): Promise<{ readonly generation: number; readonly destroyed: number } | undefined>;
+
+  /** Ingest pairs whose KEK is not `kekRef`, in (tenant, key id) order after `after` (`rotate kek`). */
+  listIngestKeysNotUnder(
+    kekRef: string,
+    after: { readonly tenant: string; readonly keyId: string } | undefined,
+    limit: number,
+  ): Promise<IngestKeyRow[]>;
+  /** Re-wraps one ingest private key only if the row still holds `from`; announces `ingest-keys-changed`. */
+  rewrapIngestKey(tenant: string, keyId: string, from: WrappedKey, to: WrappedKey): Promise<boolean>;
 
   close(): Promise<void>;
 }

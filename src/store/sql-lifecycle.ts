@@ -109,6 +109,8 @@ export abstract class SqlLifecycle {
         [tenant],
       );
       await tx.query('delete from sidekey_subject_keys where tenant = $1', [tenant]);
+      // Ingest private keys (issue 14): sealed values in flight never open again.
+      await tx.query('delete from sidekey_ingest_keys where tenant = $1', [tenant]);
       await tx.query(`update sidekey_tenants set state = 'shredded' where tenant = $1`, [tenant]);
       await notifyKeyEvent(tx, { kind: 'tenant-shredded', tenant });
       return r.rows.map((x) => x.version).sort((a, b) => a - b);
@@ -123,6 +125,7 @@ export abstract class SqlLifecycle {
     // Not sidekey_subject_keys: it can be large and serves every tenant (an
     // exclusive lock would stall subjects' writes fleet-wide), and a
     // shredded tenant's subject keys are useless without its TEKs anyway.
+    await this.sql.exec('vacuum full sidekey_ingest_keys');
   }
 
   async purgeTenantTokens(tenant: string, limit: number): Promise<number> {

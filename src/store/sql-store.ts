@@ -20,17 +20,18 @@ import type {
   WriteBatch,
 } from './port.js';
 import { type SqlClient, toBuffer } from './sql-client.js';
+import { SqlIngestKeys } from './sql-ingest-keys.js';
 import { hex, type Row, tenantKeyRow, tokenRow } from './sql-rows.js';
-import { SqlSubjects } from './sql-subjects.js';
 
 /**
  * Sidecar and administrative operations live here; the operator-only key
  * lifecycle (rotation, re-encryption, retirement, shredding) is inherited
  * from SqlLifecycle (sql-lifecycle.ts), field policies and token-kind keys
  * from SqlTokenKinds (sql-token-kinds.ts), expiry from SqlExpiry (sql-expiry.ts),
- * data subjects from SqlSubjects (sql-subjects.ts).
+ * data subjects from SqlSubjects (sql-subjects.ts), ingest key pairs from
+ * SqlIngestKeys (sql-ingest-keys.ts).
  */
-export class SqlStore extends SqlSubjects implements Store {
+export class SqlStore extends SqlIngestKeys implements Store {
   readonly fleet = new SqlFleetRegistry(this.sql);
 
   constructor(

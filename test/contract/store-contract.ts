@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { SCHEMA_VERSION } from '../../src/store/migrations.js';
 import type { AuditRow, Store, TokenRow } from '../../src/store/port.js';
+import { ingestKeysContract } from './store-ingest-contract.js';
 
 export interface StoreContractSubject {
   readonly store: Store;
@@ -494,5 +495,7 @@ export function runStoreContract(opts: StoreContractOptions): void {
     it('reports its kind', () => {
       assert.equal(store.kind, opts.name);
     });
+
+    ingestKeysContract(() => store, newTenant);
   });
 }

@@ -38,6 +38,7 @@ const service: GrpcService = {
   decrypt: async () => ({ results: [] }),
   deleteTokens: async () => ({ deleted: 0 }),
   forgetSubjects: async () => ({ forgotten: 0 }),
+  ingestKeys: async () => ({ keys: [] }),
 };
 
 let ready: Readiness = { ready: true, checks: { kms: 'ok', store: 'ok' } };

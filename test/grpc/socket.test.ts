@@ -37,6 +37,7 @@ const service = {
   decrypt: async () => ({ results: [] }),
   deleteTokens: async () => ({ deleted: 0 }),
   forgetSubjects: async () => ({ forgotten: 0 }),
+  ingestKeys: async () => ({ keys: [] }),
 };
 const quiet = { info: () => {}, warn: () => {}, error: () => {} } as never;
 const listen = (socketPath: string): Promise<GrpcServerHandle> =>

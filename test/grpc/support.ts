@@ -23,6 +23,8 @@ import { LOADER_OPTIONS, protoRoot, SIDEKEY_PROTO } from '../../src/transport/gr
 
 export const METHODS = ['Tokenize', 'Detokenize', 'Encrypt', 'Decrypt', 'DeleteTokens'] as const;
 export type Method = (typeof METHODS)[number];
+/** Every unary RPC: the data calls, (issue 13) ForgetSubjects and (issue 14) GetIngestKeys. */
+export type AnyMethod = Method | 'ForgetSubjects' | 'GetIngestKeys';
 
 const contract = loadPackageDefinition(
   loadSync(SIDEKEY_PROTO, { ...LOADER_OPTIONS, includeDirs: [protoRoot()] }),
@@ -101,7 +103,7 @@ export function metadataOf(c: CallCredentials): Metadata {
 /** One unary call; resolves with the response or the status, and the x-request-id trailer. */
 export function callGrpc(
   client: SidekeyClient,
-  method: Method | 'ForgetSubjects',
+  method: AnyMethod,
   request: object,
   creds: CallCredentials = {},
 ): Promise<GrpcOutcome> {
@@ -109,7 +111,7 @@ export function callGrpc(
     creds.deadlineMs === undefined ? {} : { deadline: new Date(Date.now() + creds.deadlineMs) };
   return new Promise((resolve) => {
     let outcome: GrpcOutcome | undefined;
-    const invoke = (client as unknown as Record<string, UnaryInvoker>)[method]!.bind(client);
+    const invoke = (client as unknown as Record<AnyMethod, UnaryInvoker>)[method].bind(client);
     const call = invoke(
       request,
       metadataOf(creds),

@@ -15,12 +15,14 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { IngestKey } from '../../clients/browser/sidekey-seal.js';
 import { decodeOrkString, systemRandom } from '../../src/crypto/index.js';
 import { kmsContext, LOCAL_KEK_FILE, LocalKek, loadOrCreateLocalKek } from '../../src/kms/index.js';
 import type { TestDaemon } from '../support/daemon.js';
 import { type Fleet, type IssuedOrk, startFleet } from '../support/fleet.js';
 import { post } from '../support/http.js';
 import { pgDump } from '../support/pg-dump.js';
+import { sealOne } from '../support/seal.js';
 import { encodedForms, found } from '../support/secrets.js';
 
 const TENANT = 'secretive';
@@ -150,6 +152,23 @@ describe('the database after real traffic', () => {
       encrypted,
     );
 
+    // End-to-end encrypted ingest (issue 14): a value sealed per suite,
+    // tokenized; the ingest private keys are secrets below.
+    const ingestKeys = await post(d.url, '/v1/ingest/keys', first.ork, { tenant: TENANT });
+    assert.equal(ingestKeys.status, 200, ingestKeys.text);
+    for (const key of ingestKeys.body.keys as IngestKey[]) {
+      const value = distinctive((t) => `sealed-${key.keyId.split('_')[0]}-${t}`);
+      values.push(value);
+      const sealed = await sealOne(key, TENANT, 'pii', value);
+      const t = await post(d.url, '/v1/tokenize', first.ork, {
+        tenant: TENANT,
+        field: 'pii',
+        sealedValues: [sealed],
+      });
+      assert.equal(t.status, 200, t.text);
+      tokens.push(...t.body.tokens);
+    }
+
     // The ORKs as the organisation holds them, the KEK-wrapped ORK inside
     // them, and the raw ORK (unwrapped with the local development KEK).
     const kek = new LocalKek(loadOrCreateLocalKek(join(fleet.opsDir, LOCAL_KEK_FILE)).key, systemRandom);
@@ -177,6 +196,16 @@ describe('the database after real traffic', () => {
     assert.ok(trkRow !== undefined, 'the tenant has a token root key');
     const trk = await kek.unwrap(Buffer.from(trkRow.wrapped), kmsContext.tokenRootKey(TENANT));
     orkSecrets.push({ name: 'token root key', bytes: trk });
+    // The ingest private keys (issue 14), unwrapped: stored only wrapped.
+    const ingestRows = await fleet.pg.adminQuery<{ key_id: string; wrapped: Buffer }>(
+      `select key_id, wrapped_key as wrapped from sidekey_ingest_keys where tenant = '${TENANT}'`,
+    );
+    assert.equal(ingestRows.length, 2, 'the tenant has its ingest key pairs');
+    for (const row of ingestRows) {
+      const seed = await kek.unwrap(Buffer.from(row.wrapped), kmsContext.ingestKey(TENANT, row.key_id));
+      assert.equal(seed.length, 32);
+      orkSecrets.push({ name: `ingest private key ${row.key_id}`, bytes: seed });
+    }
     await kek.close();
 
     // Make sure the server's own files hold everything written so far.

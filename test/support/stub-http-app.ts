@@ -13,6 +13,7 @@ export function stubHttpApp() {
       decrypt: unused,
       deleteTokens: unused,
       forgetSubjects: unused,
+      ingestKeys: unused,
     },
     readiness: async () => ({ ready: true, checks: {} }),
     metrics: async () => ({ contentType: 'text/plain', body: '' }),

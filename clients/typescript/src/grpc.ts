@@ -133,6 +133,7 @@ export function createGrpcClient(options: GrpcClientOptions = {}): SidekeyClient
     forgetSubjects: async (r, c) => ({
       forgotten: (await run('ForgetSubjects', r, c)).forgotten as number,
     }),
+    getIngestKeys: async (r, c) => ({ keys: (await run('GetIngestKeys', r, c)).keys as never }),
     close: () => client.close(),
   };
 }

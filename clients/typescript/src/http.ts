@@ -22,6 +22,7 @@ const PATHS = {
   decrypt: '/v1/decrypt',
   deleteTokens: '/v1/tokens/delete',
   forgetSubjects: '/v1/subjects/forget',
+  getIngestKeys: '/v1/ingest/keys',
 } as const satisfies Record<Exclude<keyof SidekeyClient, 'close'>, string>;
 
 /** The code of a status when the body is not sidekey's error envelope (a proxy, a crash). */
@@ -89,6 +90,7 @@ export function createHttpClient(options: HttpClientOptions = {}): SidekeyClient
     decrypt: operation('decrypt'),
     deleteTokens: operation('deleteTokens'),
     forgetSubjects: operation('forgetSubjects'),
+    getIngestKeys: operation('getIngestKeys'),
     close: () => {},
   };
 }

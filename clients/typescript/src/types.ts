@@ -28,7 +28,10 @@ export interface ItemError {
 export interface TokenizeRequest {
   readonly tenant: string;
   readonly field: string;
-  readonly values: readonly string[];
+  /** The values; or give `sealedValues` instead (exactly one of the two). */
+  readonly values?: readonly string[];
+  /** Values sealed to the sidecar (v1.1, end-to-end encrypted ingest): `hpke:<keyId>:<enc>:<ciphertext>`. */
+  readonly sealedValues?: readonly string[];
   /** Time to live of the tokens in seconds (1 to 315360000); the field policy's TTL wins when shorter (v1.1). */
   readonly ttlSeconds?: number;
   /** The data subject the values belong to (v1.1): they also need that subject's key, which forgetSubjects destroys. */
@@ -60,7 +63,10 @@ export interface DetokenizeResponse {
 export interface EncryptRequest {
   readonly tenant: string;
   readonly field: string;
-  readonly plaintexts: readonly string[];
+  /** The plaintexts; or give `sealedPlaintexts` instead (exactly one of the two). */
+  readonly plaintexts?: readonly string[];
+  /** Plaintexts sealed to the sidecar (v1.1), as `TokenizeRequest.sealedValues`. */
+  readonly sealedPlaintexts?: readonly string[];
   /** Bound to each ciphertext: decrypt needs the same. */
   readonly context?: string;
   /** The data subject the plaintexts belong to (v1.1), as in TokenizeRequest. */
@@ -114,6 +120,26 @@ export interface CallOptions {
 }
 
 /** The operations, over either transport. */
+/** End-to-end encrypted ingest (v1.1): the tenant's current public keys. */
+export interface GetIngestKeysRequest {
+  readonly tenant: string;
+}
+export interface IngestKey {
+  /** `xwing_…` or `x25519_…`. */
+  readonly keyId: string;
+  /** "X-Wing" or "DHKEM(X25519, HKDF-SHA256)". */
+  readonly kem: string;
+  readonly kdf: string;
+  readonly aead: string;
+  /** base64url */
+  readonly publicKey: string;
+}
+export interface GetIngestKeysResponse {
+  /** X-Wing first. */
+  readonly keys: IngestKey[];
+}
+
+/** The five operations and (v1.1) the ingest keys, over either transport. */
 export interface SidekeyClient {
   tokenize(request: TokenizeRequest, options?: CallOptions): Promise<TokenizeResponse>;
   detokenize(request: DetokenizeRequest, options?: CallOptions): Promise<DetokenizeResponse>;
@@ -122,5 +148,6 @@ export interface SidekeyClient {
   deleteTokens(request: DeleteTokensRequest, options?: CallOptions): Promise<DeleteTokensResponse>;
   /** Destroys data subjects' keys (v1.1; an ORK with `forget` in its scope). */
   forgetSubjects(request: ForgetSubjectsRequest, options?: CallOptions): Promise<ForgetSubjectsResponse>;
+  getIngestKeys(request: GetIngestKeysRequest, options?: CallOptions): Promise<GetIngestKeysResponse>;
   close(): void;
 }

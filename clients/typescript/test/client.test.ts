@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTestDaemon, type TestDaemon } from '../../../test/support/daemon.js';
+import { createSealer } from '../../browser/sidekey-seal.js';
 import { createGrpcClient } from '../src/grpc.js';
 import { createHttpClient, type SidekeyClient, SidekeyConfigError, SidekeyError } from '../src/index.js';
 
@@ -65,6 +66,30 @@ for (const [name, make] of Object.entries(transports)) {
         });
         const again = await sk.detokenize({ tenant: 'demo', tokens: [tokens[0]!] });
         assert.equal(again.results[0]?.error?.code, 'NOT_FOUND');
+      } finally {
+        sk.close();
+      }
+    });
+
+    it('gets the ingest keys and tokenizes values sealed to them (v1.1)', async () => {
+      const sk = make();
+      try {
+        const { keys } = await sk.getIngestKeys({ tenant: 'demo' });
+        assert.deepEqual(
+          keys.map((k) => k.kem),
+          ['X-Wing', 'DHKEM(X25519, HKDF-SHA256)'],
+        );
+        const sealer = await createSealer(keys, { tenant: 'demo' });
+        const sealedValues = await sealer.seal('email', [`sealed-${name}@example.com`]);
+        const { tokens } = await sk.tokenize({ tenant: 'demo', field: 'email', sealedValues });
+        const { results } = await sk.detokenize({ tenant: 'demo', tokens });
+        assert.deepEqual(results, [{ value: `sealed-${name}@example.com` }]);
+        const { ciphertexts } = await sk.encrypt({
+          tenant: 'demo',
+          field: 'email',
+          sealedPlaintexts: await sealer.seal('email', ['x']),
+        });
+        assert.equal(ciphertexts.length, 1);
       } finally {
         sk.close();
       }

@@ -93,6 +93,7 @@ export async function rotateKekCommand(args: Parsed, io: CliIo): Promise<number>
             tenantKeys: result.tenantKeys,
             tokenRootKeys: result.tokenRootKeys,
             subjectKeys: result.subjectKeys,
+            ingestKeys: result.ingestKeys,
             auditChains: result.auditChains,
             changed: result.changed,
             failed: result.failures.length,
@@ -108,6 +109,7 @@ export async function rotateKekCommand(args: Parsed, io: CliIo): Promise<number>
     if (flag(args, 'json')) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
     io.stderr(
       `rotate kek: ${report.tenantKeys} tenant key(s), ${report.tokenRootKeys} token root key(s), ${report.subjectKeys} subject key(s) and ${report.auditChains} audit chain key(s) re-wrapped under ${report.target}` +
+        `rotate kek: ${report.tenantKeys} tenant key(s), ${report.tokenRootKeys} token root key(s), ${report.ingestKeys} ingest key(s) and ${report.auditChains} audit chain key(s) re-wrapped under ${report.target}` +
         `${report.changed > 0 ? `; ${report.changed} changed meanwhile (run again)` : ''}\n`,
     );
     for (const f of report.failures)

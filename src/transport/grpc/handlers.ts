@@ -21,7 +21,7 @@ import { checkWire, type StringField } from './utf8.js';
 
 export type GrpcService = Pick<
   TokenService,
-  'tokenize' | 'detokenize' | 'encrypt' | 'decrypt' | 'deleteTokens' | 'forgetSubjects'
+  'tokenize' | 'detokenize' | 'encrypt' | 'decrypt' | 'deleteTokens' | 'forgetSubjects' | 'ingestKeys'
 >;
 
 export interface HandlerDeps {
@@ -47,6 +47,7 @@ const METHODS = {
   Decrypt: 'decrypt',
   DeleteTokens: 'deleteTokens',
   ForgetSubjects: 'forgetSubjects',
+  GetIngestKeys: 'ingestKeys',
 } as const satisfies Record<keyof SidekeyHandlers & string, keyof GrpcService>;
 
 export function createHandlers(deps: HandlerDeps): SidekeyHandlers {
@@ -85,7 +86,7 @@ export function createHandlers(deps: HandlerDeps): SidekeyHandlers {
       deps.service[method](jsonNamed(call.request), ctx).then(
         (response) => {
           // After a cancel or an expired deadline grpc-js has already ended the call.
-          if (!call.cancelled) callback(null, response, trailer);
+          if (!call.cancelled) callback(null, protoNamed(response), trailer);
         },
         (err: unknown) => {
           if (err instanceof SidekeyError) {
@@ -169,6 +170,23 @@ export function jsonNamed(request: object): object {
     ];
   }
   return out;
+}
+
+/**
+ * The response under its proto field names (`keyId` → `key_id`), which the
+ * keepCase serializer expects. Only responses with such fields (GetIngestKeys)
+ * are copied; the others pass unchanged.
+ */
+export function protoNamed(response: object): object {
+  if (!('keys' in response) || !Array.isArray(response.keys)) return response;
+  return {
+    ...response,
+    keys: response.keys.map((k: Record<string, unknown>) =>
+      Object.fromEntries(
+        Object.entries(k).map(([name, v]) => [name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]),
+      ),
+    ),
+  };
 }
 
 function requestIdOf(metadata: Metadata): string {

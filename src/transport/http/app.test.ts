@@ -17,6 +17,7 @@ function app(fail: () => never) {
     decrypt: async () => fail(),
     deleteTokens: async () => fail(),
     forgetSubjects: async () => fail(),
+    ingestKeys: async () => fail(),
   };
   const http = createHttpApp({
     service,

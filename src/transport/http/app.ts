@@ -16,7 +16,7 @@ import { DATA_ROUTES, serviceMethodOf } from './routes.js';
 export interface HttpDeps {
   readonly service: Pick<
     TokenService,
-    'tokenize' | 'detokenize' | 'encrypt' | 'decrypt' | 'deleteTokens' | 'forgetSubjects'
+    'tokenize' | 'detokenize' | 'encrypt' | 'decrypt' | 'deleteTokens' | 'forgetSubjects' | 'ingestKeys'
   >;
   readonly readiness: () => Promise<Readiness>;
   readonly metrics: () => Promise<{ contentType: string; body: string }>;

@@ -21,6 +21,8 @@ const REQUEST_FIELD_RULES: Record<string, JsonSchema> = {
   tenant: { pattern: TENANT_PATTERN.source },
   field: { pattern: FIELD_PATTERN.source },
   values: { minItems: 1 },
+  sealedValues: { minItems: 1 },
+  sealedPlaintexts: { minItems: 1 },
   tokens: { minItems: 1 },
   plaintexts: { minItems: 1 },
   ciphertexts: { minItems: 1 },
@@ -28,11 +30,22 @@ const REQUEST_FIELD_RULES: Record<string, JsonSchema> = {
 
 /** The fields each request must have (the service refuses the call without them). */
 const REQUIRED_IN_REQUESTS: Record<string, readonly string[]> = {
-  TokenizeRequest: ['tenant', 'field', 'values'],
+  // `values` or (v1.1) `sealedValues`: exactly one (see REQUEST_ONE_OF).
+  TokenizeRequest: ['tenant', 'field'],
   DetokenizeRequest: ['tenant', 'tokens'],
-  EncryptRequest: ['tenant', 'field', 'plaintexts'],
+  EncryptRequest: ['tenant', 'field'],
   DecryptRequest: ['tenant', 'field', 'ciphertexts'],
   DeleteTokensRequest: ['tenant', 'tokens'],
+  GetIngestKeysRequest: ['tenant'],
+};
+
+/**
+ * Requests that take exactly one of two lists (v1.1 ingest: plain or sealed
+ * items). A list that is absent, null or empty counts as not given.
+ */
+const REQUEST_ONE_OF: Record<string, readonly [string, string]> = {
+  TokenizeRequest: ['values', 'sealedValues'],
+  EncryptRequest: ['plaintexts', 'sealedPlaintexts'],
 };
 
 /** Response fields that may be absent (proto3 JSON omits an empty string). */
@@ -163,6 +176,14 @@ function messageSchema(
       // A response sets exactly one member; a request may set none.
       return { oneOf: isRequest ? [...members, { not: { anyOf: members } }] : members };
     });
+  const pair = isRequest ? REQUEST_ONE_OF[name] : undefined;
+  if (pair !== undefined) {
+    const given = (json: string) => ({
+      required: [json],
+      properties: { [json]: { type: 'array', minItems: 1 } },
+    });
+    oneofs.push({ oneOf: pair.map(given) });
+  }
   return withDescription(
     {
       type: 'object',

@@ -16,11 +16,19 @@ export const DATA_ROUTES = {
   '/v1/decrypt': 'Decrypt',
   '/v1/tokens/delete': 'DeleteTokens',
   '/v1/subjects/forget': 'ForgetSubjects',
+  '/v1/ingest/keys': 'GetIngestKeys',
 } as const satisfies Record<string, RpcName>;
 
 export type DataRoute = keyof typeof DATA_ROUTES;
 
-/** The service method an RPC calls: its name with a lower-case first letter. */
-export function serviceMethodOf<R extends RpcName>(rpc: R): Uncapitalize<R> {
-  return (rpc.charAt(0).toLowerCase() + rpc.slice(1)) as Uncapitalize<R>;
+/** RPCs whose service method is not their name with a lower-case first letter. */
+const METHOD_NAMES = { GetIngestKeys: 'ingestKeys' } as const;
+type MethodOf<R extends RpcName> = R extends keyof typeof METHOD_NAMES
+  ? (typeof METHOD_NAMES)[R]
+  : Uncapitalize<R>;
+
+/** The service method an RPC calls: its name with a lower-case first letter (or as METHOD_NAMES says). */
+export function serviceMethodOf<R extends RpcName>(rpc: R): MethodOf<R> {
+  const named = (METHOD_NAMES as Record<string, string>)[rpc];
+  return (named ?? rpc.charAt(0).toLowerCase() + rpc.slice(1)) as MethodOf<R>;
 }

@@ -15,6 +15,9 @@ import type { Error as _sidekey_v1_Error, Error__Output as _sidekey_v1_Error__Ou
 import type { ErrorResponse as _sidekey_v1_ErrorResponse, ErrorResponse__Output as _sidekey_v1_ErrorResponse__Output } from './sidekey/v1/ErrorResponse.js';
 import type { ForgetSubjectsRequest as _sidekey_v1_ForgetSubjectsRequest, ForgetSubjectsRequest__Output as _sidekey_v1_ForgetSubjectsRequest__Output } from './sidekey/v1/ForgetSubjectsRequest.js';
 import type { ForgetSubjectsResponse as _sidekey_v1_ForgetSubjectsResponse, ForgetSubjectsResponse__Output as _sidekey_v1_ForgetSubjectsResponse__Output } from './sidekey/v1/ForgetSubjectsResponse.js';
+import type { GetIngestKeysRequest as _sidekey_v1_GetIngestKeysRequest, GetIngestKeysRequest__Output as _sidekey_v1_GetIngestKeysRequest__Output } from './sidekey/v1/GetIngestKeysRequest.js';
+import type { GetIngestKeysResponse as _sidekey_v1_GetIngestKeysResponse, GetIngestKeysResponse__Output as _sidekey_v1_GetIngestKeysResponse__Output } from './sidekey/v1/GetIngestKeysResponse.js';
+import type { IngestKey as _sidekey_v1_IngestKey, IngestKey__Output as _sidekey_v1_IngestKey__Output } from './sidekey/v1/IngestKey.js';
 import type { SidekeyClient as _sidekey_v1_SidekeyClient, SidekeyDefinition as _sidekey_v1_SidekeyDefinition } from './sidekey/v1/Sidekey.js';
 import type { TokenizeRequest as _sidekey_v1_TokenizeRequest, TokenizeRequest__Output as _sidekey_v1_TokenizeRequest__Output } from './sidekey/v1/TokenizeRequest.js';
 import type { TokenizeResponse as _sidekey_v1_TokenizeResponse, TokenizeResponse__Output as _sidekey_v1_TokenizeResponse__Output } from './sidekey/v1/TokenizeResponse.js';
@@ -40,6 +43,9 @@ export interface ProtoGrpcType {
       ErrorResponse: MessageTypeDefinition<_sidekey_v1_ErrorResponse, _sidekey_v1_ErrorResponse__Output>
       ForgetSubjectsRequest: MessageTypeDefinition<_sidekey_v1_ForgetSubjectsRequest, _sidekey_v1_ForgetSubjectsRequest__Output>
       ForgetSubjectsResponse: MessageTypeDefinition<_sidekey_v1_ForgetSubjectsResponse, _sidekey_v1_ForgetSubjectsResponse__Output>
+      GetIngestKeysRequest: MessageTypeDefinition<_sidekey_v1_GetIngestKeysRequest, _sidekey_v1_GetIngestKeysRequest__Output>
+      GetIngestKeysResponse: MessageTypeDefinition<_sidekey_v1_GetIngestKeysResponse, _sidekey_v1_GetIngestKeysResponse__Output>
+      IngestKey: MessageTypeDefinition<_sidekey_v1_IngestKey, _sidekey_v1_IngestKey__Output>
       /**
        * Tokenization and field encryption for one tenant per call.
        */

@@ -17,6 +17,11 @@ export interface EncryptRequest {
    * The data subject the plaintexts belong to (v1.1), as in TokenizeRequest.
    */
   'subject'?: (string);
+  /**
+   * Sealed plaintexts (v1.1) in place of `plaintexts`, as sealed_values of
+   * TokenizeRequest. JSON: sealedPlaintexts.
+   */
+  'sealed_plaintexts'?: (string)[];
 }
 
 export interface EncryptRequest__Output {
@@ -35,4 +40,9 @@ export interface EncryptRequest__Output {
    * The data subject the plaintexts belong to (v1.1), as in TokenizeRequest.
    */
   'subject': (string);
+  /**
+   * Sealed plaintexts (v1.1) in place of `plaintexts`, as sealed_values of
+   * TokenizeRequest. JSON: sealedPlaintexts.
+   */
+  'sealed_plaintexts': (string)[];
 }

@@ -12,6 +12,8 @@ import type { EncryptRequest as _sidekey_v1_EncryptRequest, EncryptRequest__Outp
 import type { EncryptResponse as _sidekey_v1_EncryptResponse, EncryptResponse__Output as _sidekey_v1_EncryptResponse__Output } from '../../sidekey/v1/EncryptResponse.js';
 import type { ForgetSubjectsRequest as _sidekey_v1_ForgetSubjectsRequest, ForgetSubjectsRequest__Output as _sidekey_v1_ForgetSubjectsRequest__Output } from '../../sidekey/v1/ForgetSubjectsRequest.js';
 import type { ForgetSubjectsResponse as _sidekey_v1_ForgetSubjectsResponse, ForgetSubjectsResponse__Output as _sidekey_v1_ForgetSubjectsResponse__Output } from '../../sidekey/v1/ForgetSubjectsResponse.js';
+import type { GetIngestKeysRequest as _sidekey_v1_GetIngestKeysRequest, GetIngestKeysRequest__Output as _sidekey_v1_GetIngestKeysRequest__Output } from '../../sidekey/v1/GetIngestKeysRequest.js';
+import type { GetIngestKeysResponse as _sidekey_v1_GetIngestKeysResponse, GetIngestKeysResponse__Output as _sidekey_v1_GetIngestKeysResponse__Output } from '../../sidekey/v1/GetIngestKeysResponse.js';
 import type { TokenizeRequest as _sidekey_v1_TokenizeRequest, TokenizeRequest__Output as _sidekey_v1_TokenizeRequest__Output } from '../../sidekey/v1/TokenizeRequest.js';
 import type { TokenizeResponse as _sidekey_v1_TokenizeResponse, TokenizeResponse__Output as _sidekey_v1_TokenizeResponse__Output } from '../../sidekey/v1/TokenizeResponse.js';
 
@@ -107,6 +109,25 @@ export interface SidekeyClient extends grpc.Client {
   forgetSubjects(argument: _sidekey_v1_ForgetSubjectsRequest, callback: grpc.requestCallback<_sidekey_v1_ForgetSubjectsResponse__Output>): grpc.ClientUnaryCall;
   
   /**
+   * The tenant's current ingest public keys (v1.1, end-to-end encrypted
+   * ingest): what a browser or app seals values to (HPKE, RFC 9180 base
+   * mode). HTTP: POST /v1/ingest/keys.
+   */
+  GetIngestKeys(argument: _sidekey_v1_GetIngestKeysRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_sidekey_v1_GetIngestKeysResponse__Output>): grpc.ClientUnaryCall;
+  GetIngestKeys(argument: _sidekey_v1_GetIngestKeysRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_sidekey_v1_GetIngestKeysResponse__Output>): grpc.ClientUnaryCall;
+  GetIngestKeys(argument: _sidekey_v1_GetIngestKeysRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_sidekey_v1_GetIngestKeysResponse__Output>): grpc.ClientUnaryCall;
+  GetIngestKeys(argument: _sidekey_v1_GetIngestKeysRequest, callback: grpc.requestCallback<_sidekey_v1_GetIngestKeysResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * The tenant's current ingest public keys (v1.1, end-to-end encrypted
+   * ingest): what a browser or app seals values to (HPKE, RFC 9180 base
+   * mode). HTTP: POST /v1/ingest/keys.
+   */
+  getIngestKeys(argument: _sidekey_v1_GetIngestKeysRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_sidekey_v1_GetIngestKeysResponse__Output>): grpc.ClientUnaryCall;
+  getIngestKeys(argument: _sidekey_v1_GetIngestKeysRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_sidekey_v1_GetIngestKeysResponse__Output>): grpc.ClientUnaryCall;
+  getIngestKeys(argument: _sidekey_v1_GetIngestKeysRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_sidekey_v1_GetIngestKeysResponse__Output>): grpc.ClientUnaryCall;
+  getIngestKeys(argument: _sidekey_v1_GetIngestKeysRequest, callback: grpc.requestCallback<_sidekey_v1_GetIngestKeysResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * Replaces each value with a random token and stores the value encrypted.
    * All-or-nothing: one invalid item fails the call (INVALID_ARGUMENT naming
    * its index) and nothing is stored. When the call returns, every token it
@@ -165,6 +186,13 @@ export interface SidekeyHandlers extends grpc.UntypedServiceImplementation {
   ForgetSubjects: grpc.handleUnaryCall<_sidekey_v1_ForgetSubjectsRequest__Output, _sidekey_v1_ForgetSubjectsResponse>;
   
   /**
+   * The tenant's current ingest public keys (v1.1, end-to-end encrypted
+   * ingest): what a browser or app seals values to (HPKE, RFC 9180 base
+   * mode). HTTP: POST /v1/ingest/keys.
+   */
+  GetIngestKeys: grpc.handleUnaryCall<_sidekey_v1_GetIngestKeysRequest__Output, _sidekey_v1_GetIngestKeysResponse>;
+  
+  /**
    * Replaces each value with a random token and stores the value encrypted.
    * All-or-nothing: one invalid item fails the call (INVALID_ARGUMENT naming
    * its index) and nothing is stored. When the call returns, every token it
@@ -180,5 +208,6 @@ export interface SidekeyDefinition extends grpc.ServiceDefinition {
   Detokenize: MethodDefinition<_sidekey_v1_DetokenizeRequest, _sidekey_v1_DetokenizeResponse, _sidekey_v1_DetokenizeRequest__Output, _sidekey_v1_DetokenizeResponse__Output>
   Encrypt: MethodDefinition<_sidekey_v1_EncryptRequest, _sidekey_v1_EncryptResponse, _sidekey_v1_EncryptRequest__Output, _sidekey_v1_EncryptResponse__Output>
   ForgetSubjects: MethodDefinition<_sidekey_v1_ForgetSubjectsRequest, _sidekey_v1_ForgetSubjectsResponse, _sidekey_v1_ForgetSubjectsRequest__Output, _sidekey_v1_ForgetSubjectsResponse__Output>
+  GetIngestKeys: MethodDefinition<_sidekey_v1_GetIngestKeysRequest, _sidekey_v1_GetIngestKeysResponse, _sidekey_v1_GetIngestKeysRequest__Output, _sidekey_v1_GetIngestKeysResponse__Output>
   Tokenize: MethodDefinition<_sidekey_v1_TokenizeRequest, _sidekey_v1_TokenizeResponse, _sidekey_v1_TokenizeRequest__Output, _sidekey_v1_TokenizeResponse__Output>
 }

@@ -30,6 +30,13 @@ export interface TokenizeRequest {
    * destroys. Optional (empty: no subject). Not allowed on fpe fields.
    */
   'subject'?: (string);
+  /**
+   * Sealed values (v1.1, end-to-end encrypted ingest) in place of `values`:
+   * each `hpke:<keyId>:<base64url enc>:<base64url ciphertext>`, sealed for
+   * this tenant and field with a key from GetIngestKeys. Exactly one of
+   * `values` and `sealed_values`. JSON: sealedValues.
+   */
+  'sealed_values'?: (string)[];
 }
 
 export interface TokenizeRequest__Output {
@@ -61,4 +68,11 @@ export interface TokenizeRequest__Output {
    * destroys. Optional (empty: no subject). Not allowed on fpe fields.
    */
   'subject': (string);
+  /**
+   * Sealed values (v1.1, end-to-end encrypted ingest) in place of `values`:
+   * each `hpke:<keyId>:<base64url enc>:<base64url ciphertext>`, sealed for
+   * this tenant and field with a key from GetIngestKeys. Exactly one of
+   * `values` and `sealed_values`. JSON: sealedValues.
+   */
+  'sealed_values': (string)[];
 }
