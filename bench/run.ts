@@ -23,6 +23,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { findPostgresBin, SIDECAR_ROLE, startPostgres, type TestPostgres } from '../test/support/postgres.js';
 import { runCompare } from './compare.js';
+import {
+  type FootprintResults,
+  footprintBudgetsText,
+  footprintMarkdown,
+  runFootprint,
+  writeFootprintDoc,
+} from './footprint.js';
 import { removeOnExit, spawnTs } from './lib/children.js';
 import {
   machineInfo,
@@ -72,6 +79,9 @@ const { values: args } = parseArgs({
     after: { type: 'string' },
     only: { type: 'string' },
     rounds: { type: 'string' },
+    /** Only the per-pod footprint (issue 15): paced 1,000 req/s rows against their floors, Node 20 and 24. */
+    footprint: { type: 'boolean', default: false },
+    'no-footprint': { type: 'boolean', default: false },
   },
 });
 const quick = args.quick === true;
@@ -153,6 +163,8 @@ async function main(): Promise<void> {
     // The repository's formatter owns the layout of Markdown tables.
     spawnSync(join(REPO, 'node_modules', '.bin', 'biome'), ['format', '--write', doc], { cwd: REPO });
     process.stdout.write(`\n${textTable(results.measurements)}\n\n${budgetsText(results.budgets)}\n\n`);
+    if (results.footprint !== undefined)
+      process.stdout.write(`footprint (issue 15):\n${footprintBudgetsText(results.footprint)}\n\n`);
     log(
       `wrote bench/results/${stamp}.json, bench/results/latest.json and docs/performance.md in ${((performance.now() - wallStart) / 1000).toFixed(0)} s`,
     );
@@ -651,6 +663,22 @@ async function runAll(
   await daemon.stop();
   setDaemon(undefined);
 
+  // --- per-pod footprint (issue 15) ----------------------------------------------
+  let footprint: FootprintResults | undefined;
+  if (args['no-footprint'] !== true) {
+    footprint = await runFootprint({
+      repo: REPO,
+      scratch,
+      pgPids,
+      build,
+      pg,
+      provisioned,
+      seconds: S.seconds,
+      warmup: S.warmup,
+      log,
+    });
+  }
+
   // --- CPU profiles ------------------------------------------------------------
   const profileUnder = async (
     values: number,
@@ -905,11 +933,67 @@ async function runAll(
     budgets,
     ...(profile !== undefined && { profile }),
     ...(profile100 !== undefined && { profile100 }),
+    ...(footprint !== undefined && { footprint }),
     notes,
   };
 }
 
+/** `--footprint`: only the per-pod footprint rows; rewrites the footprint section of docs/performance.md. */
+async function footprintOnly(): Promise<void> {
+  mkdirSync(RESULTS, { recursive: true });
+  scratch = mkdtempSync(join(tmpdir(), 'sidekey-bench-'));
+  removeOnExit(scratch);
+  const stamp = new Date()
+    .toISOString()
+    .replaceAll(':', '-')
+    .replace(/\.\d+Z$/, 'Z');
+  loadAtStart = loadAverage();
+  log(
+    `footprint: ${S.seconds} s windows after ${S.warmup} s warm-ups; load average ${loadAtStart.join(' ')}`,
+  );
+  const build = buildSidekey(REPO, 'compiled');
+  const pg = await startPostgres();
+  try {
+    const postmaster = Number(readFileSync(join(pg.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    pgPids = () => processTree(postmaster);
+    const pgVersion = execFileSync(join(findPostgresBin(), 'postgres'), ['--version'], {
+      encoding: 'utf8',
+    }).trim();
+    const provisioned = provision(build, pg, S.tenant, scratch);
+    const fp = await runFootprint({
+      repo: REPO,
+      scratch,
+      pgPids,
+      build,
+      pg,
+      provisioned,
+      seconds: S.seconds,
+      warmup: S.warmup,
+      log,
+    });
+    const mach = machine(pgVersion);
+    const json = `${JSON.stringify({ version: 1, kind: 'footprint', mode: quick ? 'quick' : 'full', machine: mach, footprint: fp }, null, 2)}\n`;
+    writeFileSync(join(RESULTS, `footprint-${stamp}.json`), json);
+    const doc = join(REPO, 'docs', 'performance.md');
+    writeFootprintDoc(
+      doc,
+      footprintMarkdown(
+        fp,
+        `${mach.date}${quick ? ' (`--quick`: indicative)' : ''}`,
+        `${mach.commit}${mach.dirtyTree ? ' (with uncommitted changes)' : ''}`,
+      ),
+    );
+    spawnSync(join(REPO, 'node_modules', '.bin', 'biome'), ['format', '--write', doc], { cwd: REPO });
+    process.stdout.write(`\n${footprintBudgetsText(fp)}\n\n`);
+    log(`wrote bench/results/footprint-${stamp}.json and the footprint section of docs/performance.md`);
+  } finally {
+    await pg.destroy();
+    build.remove();
+  }
+}
+
 function entry(): Promise<void> {
+  if (args.footprint === true) return footprintOnly();
   if (args.compare === undefined) {
     if (args.only !== undefined || args.rounds !== undefined || args.after !== undefined) {
       return Promise.reject(new Error('--only, --rounds and --after go with --compare <git-ref>'));

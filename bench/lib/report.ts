@@ -1,5 +1,6 @@
 /** The benchmark's results: their shape, the stdout table and docs/performance.md. */
 
+import { type FootprintResults, footprintMarkdown } from '../footprint.js';
 import type { ProfileSummary } from './profile.js';
 
 export type Profiled = ProfileSummary & { readonly cleanExit: boolean; readonly requestsPerSecond: number };
@@ -86,6 +87,8 @@ export interface Results {
   readonly profile?: Profiled;
   /** …and with 100 values per request. */
   readonly profile100?: Profiled;
+  /** Per-pod footprint at 1,000 req/s (issue 15, bench/footprint.ts). */
+  readonly footprint?: FootprintResults;
   readonly notes: readonly string[];
 }
 
@@ -266,6 +269,16 @@ export function markdown(r: Results): string {
   out.push('');
   if (r.profile !== undefined) out.push(...profileSection(r.profile, 1));
   if (r.profile100 !== undefined) out.push(...profileSection(r.profile100, 100));
+  if (r.footprint !== undefined) {
+    out.push(
+      footprintMarkdown(
+        r.footprint,
+        m.date,
+        `${m.commit}${m.dirtyTree ? ' (with uncommitted changes)' : ''}`,
+      ),
+      '',
+    );
+  }
   if (r.notes.length > 0) {
     out.push('## Notes');
     out.push('');

@@ -199,6 +199,8 @@ export interface DaemonOptions {
   readonly provisioned: Provisioned;
   readonly scratch: string;
   readonly nodeFlags?: readonly string[];
+  /** The Node.js binary (default: the one running the benchmark), e.g. Node 24 for the footprint rows. */
+  readonly node?: string;
   readonly env?: Record<string, string>;
   readonly readyTimeoutMs?: number;
 }
@@ -214,7 +216,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   // Audit events and logs go to /dev/null: their serialization is measured, a log pipeline is not.
   const child = spawnChild(
     'sidekey',
-    process.execPath,
+    o.node ?? process.execPath,
     [...(o.nodeFlags ?? []), ...o.build.command, 'serve'],
     {
       env: {

