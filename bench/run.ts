@@ -970,6 +970,7 @@ async function footprintOnly(): Promise<void> {
       seconds: S.seconds,
       warmup: S.warmup,
       log,
+      ...(args['no-profile'] !== true && { profileDir: RESULTS }),
     });
     const mach = machine(pgVersion);
     const json = `${JSON.stringify({ version: 1, kind: 'footprint', mode: quick ? 'quick' : 'full', machine: mach, footprint: fp }, null, 2)}\n`;
