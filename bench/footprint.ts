@@ -299,6 +299,7 @@ async function runOne(
 
 const f1 = (v: number | undefined) => (v === undefined ? '–' : v.toFixed(1));
 const f2 = (v: number | undefined) => (v === undefined ? '–' : v.toFixed(2));
+const signed = (v: number) => `${v < 0 ? '−' : '+'}${Math.abs(v).toFixed(2)}`;
 
 /** The issue-15 budgets of one runtime's rows, as ratios to the floors measured in the same run. */
 function budgetsOf(run: FootprintRun): Budget[] {
@@ -331,7 +332,7 @@ function budgetsOf(run: FootprintRun): Budget[] {
       out.push({
         name: `${run.node}: HTTP detokenize hot p99 @ ${FOOTPRINT_RATE} req/s`,
         rule: "≤ the floor's p99 + 1 ms",
-        measured: `p99 ${f2(p99)} ms vs floor ${f2(fp99)} ms (+${f2(p99 - fp99)} ms)`,
+        measured: `p99 ${f2(p99)} ms vs floor ${f2(fp99)} ms (${signed(p99 - fp99)} ms)`,
         pass: p99 <= fp99 + 1 && r.measurement.errors === 0,
       });
     }
@@ -467,10 +468,10 @@ export function footprintBudgetsText(r: FootprintResults): string {
 }
 
 const esc = (s: string) => s.replaceAll('|', '\\|');
-const md = (head: readonly string[], rows: readonly (readonly string[])[]) =>
+const md = (head: readonly string[], rows: readonly (readonly string[])[], numeric = true) =>
   [
     `| ${head.map(esc).join(' | ')} |`,
-    `|${head.map((_, i) => (i === 0 ? '---' : '--:')).join('|')}|`,
+    `|${head.map((_, i) => (i > 0 && numeric ? '--:' : '---')).join('|')}|`,
     ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
   ].join('\n');
 
@@ -505,11 +506,11 @@ export function footprintMarkdown(r: FootprintResults, measuredAt: string, commi
         const fl = f?.measurement.latencyMs;
         return [
           `${x.transport} ${x.operation}`,
-          String(x.rate),
+          Math.round(x.measurement.requestsPerSecond).toLocaleString('en-US'),
           f2(l.p50),
           f2(l.p99),
-          fl === undefined ? '–' : `+${f2(l.p50 - fl.p50)}`,
-          fl === undefined ? '–' : `+${f2(l.p99 - fl.p99)}`,
+          fl === undefined ? '–' : signed(l.p50 - fl.p50),
+          fl === undefined ? '–' : signed(l.p99 - fl.p99),
           f1(x.mCpu),
           f1(f?.mCpu),
           f === undefined || !x.mCpu || !f.mCpu ? '–' : `${f2(x.mCpu / f.mCpu)}×`,

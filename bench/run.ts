@@ -82,6 +82,8 @@ const { values: args } = parseArgs({
     /** Only the per-pod footprint (issue 15): paced 1,000 req/s rows against their floors, Node 20 and 24. */
     footprint: { type: 'boolean', default: false },
     'no-footprint': { type: 'boolean', default: false },
+    /** With --compare: both daemons without the production heap flags (NODE_OPTIONS empty). */
+    'no-heap-flags': { type: 'boolean', default: false },
   },
 });
 const quick = args.quick === true;
@@ -1010,6 +1012,7 @@ function entry(): Promise<void> {
     ...(args.seconds !== undefined && { seconds: args.seconds }),
     ...(args.warmup !== undefined && { warmup: args.warmup }),
     ...(args.rounds !== undefined && { rounds: args.rounds }),
+    noHeapFlags: args['no-heap-flags'] === true,
   });
 }
 
