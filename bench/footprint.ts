@@ -5,8 +5,9 @@
  *
  * For each Node.js runtime (the one running the benchmark, and Node 24 — the
  * image's runtime — when installed, see .ci/run): the floors at the same pace
- * (bare hono + AES-GCM, bare grpc-js), then one fresh `sidekey serve` WITHOUT
- * heap flags (NODE_OPTIONS empty: the memory V8 takes by itself) under paced
+ * (bare hono + AES-GCM, bare grpc-js), then one fresh `sidekey serve` as the
+ * image starts it (the node flags of its ENTRYPOINT) WITHOUT the injector's
+ * heap limit (NODE_OPTIONS empty: the memory V8 takes by itself) under paced
  * open-loop load (bench/load/http-paced.ts, bench/load/grpc-paced.ts) at
  * 1,000 req/s per operation and transport, and tokenize at 2,000 req/s.
  * mCPU is the server's user+system CPU from /proc over the window; latency
@@ -62,6 +63,8 @@ export interface FootprintResults {
   readonly tokenizeRate: number;
   readonly windowSeconds: number;
   readonly warmupSeconds: number;
+  /** The image's node flags (Dockerfile ENTRYPOINT) every daemon ran with; NODE_OPTIONS was empty. */
+  readonly imageNodeFlags: readonly string[];
   readonly runs: readonly FootprintRun[];
   /** `node --cpu-prof` of sidekey at the footprint rate (first runtime), per operation. */
   readonly profiles?: readonly (ProfileSummary & { readonly operation: string })[];
@@ -350,13 +353,13 @@ function budgetsOf(run: FootprintRun): Budget[] {
     }
   }
   out.push({
-    name: `${run.node}: steady RSS after load, no heap flags`,
+    name: `${run.node}: steady RSS after load, no NODE_OPTIONS`,
     rule: '≤ 96 MiB (the injector’s default memory request)',
     measured: `${f1(run.rssMiB.steady)} MiB (idle after start ${f1(run.rssMiB.idle)} MiB)`,
     pass: run.rssMiB.steady <= 96,
   });
   out.push({
-    name: `${run.node}: peak RSS, no heap flags`,
+    name: `${run.node}: peak RSS, no NODE_OPTIONS`,
     rule: '≤ 128 MiB (VmHWM)',
     measured: `${f1(run.rssMiB.peak)} MiB`,
     pass: run.rssMiB.peak <= 128,
@@ -380,6 +383,7 @@ export async function runFootprint(ctx: FootprintContext): Promise<FootprintResu
     tokenizeRate: FOOTPRINT_TOKENIZE_RATE,
     windowSeconds: ctx.seconds,
     warmupSeconds: ctx.warmup,
+    imageNodeFlags: ctx.build.nodeFlags,
     runs,
     budgets: runs.flatMap(budgetsOf),
     notes,
@@ -545,7 +549,7 @@ export function footprintMarkdown(r: FootprintResults, measuredAt: string, commi
       );
     out.push(`Floors: ${floors.join('; ')}.`, '');
     out.push(
-      `Memory without heap flags: idle after start ${f1(run.rssMiB.idle)} MiB, **steady after load ${f1(run.rssMiB.steady)} MiB**, **peak (VmHWM) ${f1(run.rssMiB.peak)} MiB**.`,
+      `Memory without NODE_OPTIONS: idle after start ${f1(run.rssMiB.idle)} MiB, **steady after load ${f1(run.rssMiB.steady)} MiB**, **peak (VmHWM) ${f1(run.rssMiB.peak)} MiB**.`,
       '',
     );
   }
