@@ -308,6 +308,7 @@ export function markdown(r: Results): string {
       '  so each second starts with a burst of the whole quota and the latency measured is the time to drain the burst. The bare hono floor is ',
       '  measured at the same pace, for the latency of the loopback and the generator themselves.',
       '- The CPU profiles (tokenize with 1 and with 100 values) come from two more daemon runs with `node --cpu-prof`, each stopped with SIGTERM so the profile is written.',
+      "- Every daemon runs with the node flags of the image (the Dockerfile's ENTRYPOINT, `imageNodeFlags` in bench/lib/sidekey.ts); the rows above also with the `NODE_OPTIONS` of an injected sidecar (its heap limit), the footprint rows without it (issue 15: the memory V8 takes by itself).",
     ].join('\n'),
   );
   out.push('');
@@ -322,6 +323,12 @@ export function markdown(r: Results): string {
   out.push('npm run bench -- --quick   # under two minutes: short windows, indicative numbers');
   out.push('npm run bench              # longer windows (about five minutes)');
   out.push('npm run bench -- --compare HEAD~1 --quick --only tokenize-1,detokenize   # before/after');
+  out.push(
+    'npm run bench -- --footprint --quick   # only the per-pod footprint at 1,000 req/s, Node 20 and 24',
+  );
+  out.push(
+    'npm run bench -- --compare HEAD~1 --quick --no-heap-flags --only detokenize-hot-1000,tokenize-1000   # footprint before/after',
+  );
   out.push('```');
   out.push('');
   out.push(
