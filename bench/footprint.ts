@@ -53,7 +53,13 @@ export interface FootprintRun {
   readonly node: string;
   readonly binary: string;
   readonly rows: readonly FootprintRow[];
-  readonly rssMiB: { readonly idle: number; readonly steady: number; readonly peak: number };
+  readonly rssMiB: {
+    readonly idle: number;
+    /** After the HTTP rows and a few idle seconds (before the gRPC rows). */
+    readonly afterHttp: number;
+    readonly steady: number;
+    readonly peak: number;
+  };
   /** Load average (1, 5, 15 min) when this runtime's rows started. */
   readonly loadAverage: readonly number[];
 }
@@ -219,7 +225,7 @@ async function runOne(
   }
 
   // --- sidekey, no heap flags ---------------------------------------------------
-  ctx.log(`footprint ${rt.node}: sidekey without heap flags`);
+  ctx.log(`footprint ${rt.node}: sidekey as the image runs it, no NODE_OPTIONS`);
   const daemon = await startDaemon({
     build: ctx.build,
     pg: ctx.pg,
@@ -279,6 +285,8 @@ async function runOne(
     await http('tokenize', '/v1/tokenize', [tokenizeBody]);
     await http('encrypt', '/v1/encrypt', [JSON.stringify({ tenant, field: FIELD, plaintexts: one })]);
     await http('tokenize', '/v1/tokenize', [tokenizeBody], FOOTPRINT_TOKENIZE_RATE);
+    await sleep(SETTLE_SECONDS * 1000);
+    const afterHttp = (memoryKiB(daemon.pid)?.rss ?? 0) / 1024;
     await grpc(
       'detokenize hot',
       'Detokenize',
@@ -292,7 +300,7 @@ async function runOne(
       node: rt.node,
       binary: rt.binary,
       rows,
-      rssMiB: { idle, steady: (mem?.rss ?? 0) / 1024, peak: (mem?.hwm ?? 0) / 1024 },
+      rssMiB: { idle, afterHttp, steady: (mem?.rss ?? 0) / 1024, peak: (mem?.hwm ?? 0) / 1024 },
       loadAverage: loadAtStart,
     };
   } finally {
@@ -487,10 +495,11 @@ export function footprintMarkdown(r: FootprintResults, measuredAt: string, commi
   const out: string[] = [FOOTPRINT_START, '## Footprint per pod (issue 15), in Dapr’s terms', ''];
   out.push(
     `Measured ${measuredAt} on ${commit}, ${r.windowSeconds} s windows after ${r.warmupSeconds} s warm-ups. ` +
-      `Paced open loop (one request due every ${1000 / r.rate} ms, latency from the due time), one fresh sidekey per runtime started **without heap flags** ` +
+      `Paced open loop (one request due every ${1000 / r.rate} ms, latency from the due time), one fresh sidekey per runtime started as the image starts it ` +
+      `(${r.imageNodeFlags.length === 0 ? 'no node flags' : `the node flags of its ENTRYPOINT, \`${r.imageNodeFlags.join(' ')}\``}) and **without the injector's heap limit** ` +
       '(NODE_OPTIONS empty), the floors at the same pace on the same runtime. **added p50/p99**: sidekey minus the floor of its transport ' +
       '(bare hono + AES-GCM for HTTP, bare grpc-js echo for gRPC); **mCPU**: user+system CPU of the sidekey process from /proc over the window; ' +
-      '**MB**: steady RSS after all the rows (MiB). Dapr v1.17 publishes, at 1,000 QPS: p99 +0.66 ms (gRPC) / +0.98 ms (HTTP), ' +
+      '**MB**: steady RSS after all the rows (MiB). A row whose "req/s done" is below the pace did not keep up: the machine was saturated, and its latency (from the due time) measures the queue, not sidekey. Dapr v1.17 publishes, at 1,000 QPS: p99 +0.66 ms (gRPC) / +0.98 ms (HTTP), ' +
       '142 / 57 mCPU, about 50 MB. The machine has 2 cores shared with the load generator and PostgreSQL (and, for these runs, other work: the load average is given).',
   );
   out.push('');
@@ -526,7 +535,7 @@ export function footprintMarkdown(r: FootprintResults, measuredAt: string, commi
       md(
         [
           'operation',
-          'req/s',
+          'req/s done',
           'p50 ms',
           'p99 ms',
           'added p50',
@@ -549,7 +558,7 @@ export function footprintMarkdown(r: FootprintResults, measuredAt: string, commi
       );
     out.push(`Floors: ${floors.join('; ')}.`, '');
     out.push(
-      `Memory without NODE_OPTIONS: idle after start ${f1(run.rssMiB.idle)} MiB, **steady after load ${f1(run.rssMiB.steady)} MiB**, **peak (VmHWM) ${f1(run.rssMiB.peak)} MiB**.`,
+      `Memory without NODE_OPTIONS: idle after start ${f1(run.rssMiB.idle)} MiB, after the HTTP rows ${f1(run.rssMiB.afterHttp)} MiB, **steady after load ${f1(run.rssMiB.steady)} MiB**, **peak (VmHWM) ${f1(run.rssMiB.peak)} MiB**.`,
       '',
     );
   }
@@ -563,11 +572,33 @@ export function footprintMarkdown(r: FootprintResults, measuredAt: string, commi
         b.measured,
         b.pass === undefined ? 'n/a' : b.pass ? 'PASS' : 'MISS',
       ]),
+      false,
     ),
   );
   out.push('');
   for (const n of r.notes) out.push(`- ${n}`);
   if (r.notes.length > 0) out.push('');
+  for (const p of r.profiles ?? []) {
+    out.push(
+      `CPU profile of HTTP ${p.operation} at ${r.rate} req/s (\`node --cpu-prof\`, ${r.runs[0]?.node ?? ''}, measured window: ` +
+        `${p.busyMs} ms busy of ${p.totalMs} ms; \`${p.file.replace(/^.*\/bench\//, 'bench/')}\`, not committed). Self time, % of busy time:`,
+      '',
+    );
+    out.push(
+      md(
+        ['function', 'self ms', '%'],
+        p.topSelf.map((e) => [e.name, e.ms.toFixed(1), e.percent.toFixed(1)]),
+      ),
+    );
+    out.push('');
+    out.push(
+      md(
+        ['file or package', 'self ms', '%'],
+        p.topSelfByFile.map((e) => [e.name, e.ms.toFixed(1), e.percent.toFixed(1)]),
+      ),
+    );
+    out.push('');
+  }
   out.push(
     'Alone: `npm run bench -- --footprint [--quick]` (rewrites this section only).',
     '',
