@@ -10,10 +10,10 @@
  *
  *   node --import tsx bench/load/grpc-paced.ts <spec.json>
  */
-import { Client, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
-import { loadSync, type MethodDefinition } from '@grpc/proto-loader';
-import { LOADER_OPTIONS, SIDEKEY_PROTO } from '../../src/transport/grpc/proto.js';
-import { emit, LatencyRecorder, readSpec, waitGo } from '../lib/protocol.js';
+import { type ServiceError, status } from '@grpc/grpc-js';
+import { grpcTarget } from '../lib/grpc-client.js';
+import { type PacedTally, pacedMain } from '../lib/paced.js';
+import { readSpec } from '../lib/protocol.js';
 
 export interface GrpcPacedSpec {
   /** Absolute path of the unix socket. */
@@ -30,34 +30,15 @@ export interface GrpcPacedSpec {
 
 const spec = await readSpec<GrpcPacedSpec>();
 if (!(spec.rate > 0) || spec.requests.length === 0) throw new Error('rate > 0 and at least one request');
-const definition = loadSync(SIDEKEY_PROTO, { ...LOADER_OPTIONS, includeDirs: [spec.protoRoot] });
-const service = definition['sidekey.v1.Sidekey'] as unknown as Record<
-  string,
-  MethodDefinition<object, object>
->;
-const method = service[spec.method];
-if (method === undefined) throw new Error(`no method ${spec.method}`);
+const { method, client, metadata } = grpcTarget(spec);
 const payloads = spec.requests.map((r) => method.requestSerialize(r));
 const identity = (b: Buffer) => b;
-const client = new Client(`unix:${spec.socket}`, credentials.createInsecure(), {
-  'grpc.max_receive_message_length': -1,
-});
-const metadata = new Metadata();
-for (const [k, v] of Object.entries(spec.metadata)) metadata.set(k, v);
 const TIMEOUT_MS = 10_000;
 
-interface Tally {
-  ok: number;
-  errors: number;
-  firstError?: string;
-  readonly fromDue?: LatencyRecorder;
-  readonly fromSend?: LatencyRecorder;
-}
-
-function send(payload: Buffer, due: number, tally: Tally, done: () => void): void {
+function send(payload: Buffer, due: number, tally: PacedTally, done: () => void): void {
   const sent = performance.now();
   client.makeUnaryRequest<Buffer, Buffer>(
-    method!.path,
+    method.path,
     identity,
     identity,
     payload,
@@ -76,36 +57,6 @@ function send(payload: Buffer, due: number, tally: Tally, done: () => void): voi
       done();
     },
   );
-}
-
-async function run(seconds: number, tally: Tally): Promise<number> {
-  const total = Math.round(spec.rate * seconds);
-  const intervalMs = 1000 / spec.rate;
-  const start = performance.now();
-  let issued = 0;
-  let finished = 0;
-  let allDone: () => void = () => {};
-  const drained = new Promise<void>((resolve) => {
-    allDone = resolve;
-  });
-  const done = () => {
-    finished++;
-    if (finished === total) allDone();
-  };
-  await new Promise<void>((resolve) => {
-    const tick = () => {
-      const now = performance.now();
-      while (issued < total && start + issued * intervalMs <= now) {
-        send(payloads[issued % payloads.length]!, start + issued * intervalMs, tally, done);
-        issued++;
-      }
-      if (issued < total) setTimeout(tick, 1);
-      else resolve();
-    };
-    tick();
-  });
-  await drained;
-  return (performance.now() - start) / 1000;
 }
 
 // Check the answer once, decoded.
@@ -127,25 +78,10 @@ const items = Object.values(first).find(Array.isArray) as unknown[] | undefined;
 if (items === undefined || items.length === 0)
   throw new Error(`unexpected response: ${JSON.stringify(first)}`);
 
-if (spec.warmupSeconds > 0) await run(spec.warmupSeconds, { ok: 0, errors: 0 });
-emit({ event: 'warm' });
-await waitGo();
-const fromDue = new LatencyRecorder();
-const fromSend = new LatencyRecorder();
-const tally: Tally = { ok: 0, errors: 0, fromDue, fromSend };
-const seconds = await run(spec.seconds, tally);
-emit({
-  event: 'result',
-  ok: tally.ok,
-  errors: tally.errors,
-  seconds,
-  latencyMs: fromDue.summary(),
-  details: {
-    generator: `paced open loop: one call every ${(1000 / spec.rate).toFixed(3)} ms on one channel, latency from the due time`,
-    serviceLatencyMs: fromSend.summary(),
-    ...(tally.firstError !== undefined && { firstError: tally.firstError }),
-    ...(fromDue.dropped > 0 && { latencySamplesDropped: fromDue.dropped }),
-  },
-});
+await pacedMain(
+  spec,
+  `paced open loop: one call every ${(1000 / spec.rate).toFixed(3)} ms on one channel, latency from the due time`,
+  (i, due, tally, done) => send(payloads[i % payloads.length]!, due, tally, done),
+);
 client.close();
 process.exit(0);
