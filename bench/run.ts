@@ -56,6 +56,7 @@ import {
   buildSidekey,
   type Daemon,
   operatorCli,
+  type Provisioned,
   post,
   provision,
   startDaemon,
@@ -668,17 +669,7 @@ async function runAll(
   // --- per-pod footprint (issue 15) ----------------------------------------------
   let footprint: FootprintResults | undefined;
   if (args['no-footprint'] !== true) {
-    footprint = await runFootprint({
-      repo: REPO,
-      scratch,
-      pgPids,
-      build,
-      pg,
-      provisioned,
-      seconds: S.seconds,
-      warmup: S.warmup,
-      log,
-    });
+    footprint = await footprintOf(build, pg, provisioned, false);
   }
 
   // --- CPU profiles ------------------------------------------------------------
@@ -940,6 +931,22 @@ async function runAll(
   };
 }
 
+/** The per-pod footprint rows (bench/footprint.ts) with this run's settings; `profile`: also at 1,000 req/s under --cpu-prof. */
+function footprintOf(build: Build, pg: TestPostgres, provisioned: Provisioned, profile: boolean) {
+  return runFootprint({
+    repo: REPO,
+    scratch,
+    pgPids,
+    build,
+    pg,
+    provisioned,
+    seconds: S.seconds,
+    warmup: S.warmup,
+    log,
+    ...(profile && { profileDir: RESULTS }),
+  });
+}
+
 /** `--footprint`: only the per-pod footprint rows; rewrites the footprint section of docs/performance.md. */
 async function footprintOnly(): Promise<void> {
   mkdirSync(RESULTS, { recursive: true });
@@ -962,18 +969,7 @@ async function footprintOnly(): Promise<void> {
       encoding: 'utf8',
     }).trim();
     const provisioned = provision(build, pg, S.tenant, scratch);
-    const fp = await runFootprint({
-      repo: REPO,
-      scratch,
-      pgPids,
-      build,
-      pg,
-      provisioned,
-      seconds: S.seconds,
-      warmup: S.warmup,
-      log,
-      ...(args['no-profile'] !== true && { profileDir: RESULTS }),
-    });
+    const fp = await footprintOf(build, pg, provisioned, args['no-profile'] !== true);
     const mach = machine(pgVersion);
     const json = `${JSON.stringify({ version: 1, kind: 'footprint', mode: quick ? 'quick' : 'full', machine: mach, footprint: fp }, null, 2)}\n`;
     writeFileSync(join(RESULTS, `footprint-${stamp}.json`), json);
