@@ -69,25 +69,30 @@ describe('BatchedStdout (one write per batch of log lines)', () => {
     assert.ok(called);
   });
 
-  it('loses no line when the process exits right after logging (process.exit)', () => {
-    const script = [
-      `import { createLoggers } from ${JSON.stringify(join(import.meta.dirname, 'logger.ts'))};`,
-      "const { log, auditLines } = createLoggers('info');",
-      "for (let i = 0; i < 50; i++) log.info({ i }, 'line');",
-      "auditLines('{\"operation\":\"detokenize\"}', 'c0', 1, 'ab');",
-      'process.exit(0);',
-    ].join('\n');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      encoding: 'utf8',
-      timeout: 30_000,
+  for (const [how, end] of [
+    ['process.exit right after logging', 'process.exit(0);'],
+    ['the event loop running dry right after logging', ''],
+  ] as const) {
+    it(`loses no line when the process ends by ${how}`, () => {
+      const script = [
+        `import { createLoggers } from ${JSON.stringify(join(import.meta.dirname, 'logger.ts'))};`,
+        "const { log, auditLines } = createLoggers('info');",
+        "for (let i = 0; i < 50; i++) log.info({ i }, 'line');",
+        "auditLines('{\"operation\":\"detokenize\"}', 'c0', 1, 'ab');",
+        end,
+      ].join('\n');
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const lines = r.stdout.trim().split('\n');
+      assert.equal(lines.length, 51, r.stdout);
+      assert.deepEqual(
+        lines.slice(0, 50).map((l) => JSON.parse(l).i),
+        Array.from({ length: 50 }, (_, i) => i),
+      );
+      assert.equal(JSON.parse(lines[50]!).audit.operation, 'detokenize');
     });
-    assert.equal(r.status, 0, r.stderr);
-    const lines = r.stdout.trim().split('\n');
-    assert.equal(lines.length, 51, r.stdout);
-    assert.deepEqual(
-      lines.slice(0, 50).map((l) => JSON.parse(l).i),
-      Array.from({ length: 50 }, (_, i) => i),
-    );
-    assert.equal(JSON.parse(lines[50]!).audit.operation, 'detokenize');
-  });
+  }
 });

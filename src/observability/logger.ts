@@ -111,10 +111,15 @@ export class BatchedStdout implements DestinationStream {
   private drainSync(): void {
     if (this.pending.length === 0) return;
     const text = this.take();
-    const sonic = this.out as { flushSync?: () => void };
+    const sonic = this.out as { flushSync?: () => void; destroyed?: boolean };
     try {
-      // What the destination holds goes first, then ours, in order.
-      sonic.flushSync?.();
+      // What the destination holds goes first, then ours, in order. (pino ends
+      // its destination itself when the event loop runs dry: then it is empty.)
+      if (sonic.destroyed !== true) sonic.flushSync?.();
+    } catch {
+      // not open yet, or already ended: ours still goes out below
+    }
+    try {
       writeSync(this.fd, text);
     } catch {
       // stdout is gone: nothing left to tell
