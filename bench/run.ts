@@ -23,14 +23,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { findPostgresBin, SIDECAR_ROLE, startPostgres, type TestPostgres } from '../test/support/postgres.js';
 import { runCompare } from './compare.js';
-import {
-  type FootprintResults,
-  footprintBudgetsText,
-  footprintMarkdown,
-  runFootprint,
-  writeFootprintDoc,
-} from './footprint.js';
+import { type FootprintResults, runFootprint } from './footprint.js';
 import { removeOnExit, spawnTs } from './lib/children.js';
+import { footprintBudgetsText, footprintMarkdown, writeFootprintDoc } from './lib/footprint-report.js';
 import {
   machineInfo,
   measureWindow as measure,

@@ -1,6 +1,7 @@
 /** The benchmark's results: their shape, the stdout table and docs/performance.md. */
 
-import { type FootprintResults, footprintMarkdown } from '../footprint.js';
+import type { FootprintResults } from '../footprint.js';
+import { footprintMarkdown } from './footprint-report.js';
 import type { ProfileSummary } from './profile.js';
 
 export type Profiled = ProfileSummary & { readonly cleanExit: boolean; readonly requestsPerSecond: number };
