@@ -125,15 +125,20 @@ const measureWindow = (name: string, script: string, spec: object, target: Targe
 
 // ---------------------------------------------------------------------------
 
-async function main(): Promise<void> {
-  const wallStart = performance.now();
+/** The results directory and this run's scratch directory; returns the run's stamp (a file-name-safe ISO time). */
+function prepareRun(): string {
   mkdirSync(RESULTS, { recursive: true });
   scratch = mkdtempSync(join(tmpdir(), 'sidekey-bench-'));
   removeOnExit(scratch);
-  const stamp = new Date()
+  return new Date()
     .toISOString()
     .replaceAll(':', '-')
     .replace(/\.\d+Z$/, 'Z');
+}
+
+async function main(): Promise<void> {
+  const wallStart = performance.now();
+  const stamp = prepareRun();
   log(`${quick ? 'quick' : 'full'} run: ${S.seconds} s windows after ${S.warmup} s warm-ups`);
   const load = loadAverage();
   loadAtStart = load;
@@ -944,13 +949,7 @@ function footprintOf(build: Build, pg: TestPostgres, provisioned: Provisioned, p
 
 /** `--footprint`: only the per-pod footprint rows; rewrites the footprint section of docs/performance.md. */
 async function footprintOnly(): Promise<void> {
-  mkdirSync(RESULTS, { recursive: true });
-  scratch = mkdtempSync(join(tmpdir(), 'sidekey-bench-'));
-  removeOnExit(scratch);
-  const stamp = new Date()
-    .toISOString()
-    .replaceAll(':', '-')
-    .replace(/\.\d+Z$/, 'Z');
+  const stamp = prepareRun();
   loadAtStart = loadAverage();
   log(
     `footprint: ${S.seconds} s windows after ${S.warmup} s warm-ups; load average ${loadAtStart.join(' ')}`,
