@@ -46,5 +46,8 @@ COPY --from=build /src/dist ./dist
 # Numeric, so Kubernetes can check runAsNonRoot without reading /etc/passwd.
 USER 10001:10001
 VOLUME ["/var/lib/sidekey", "/run/sidekey"]
-ENTRYPOINT ["node", "/app/bin/sidekey.js"]
+# A young generation of 2 × 4 MiB semi-spaces: V8 sizes it from the machine's memory otherwise
+# (64 MiB semi-spaces on Node 24 on a large node: 128 MiB of RSS for garbage that dies young).
+# docs/architecture.md ADR-19, docs/performance.md "Footprint per pod".
+ENTRYPOINT ["node", "--max-semi-space-size=4", "/app/bin/sidekey.js"]
 CMD ["serve"]

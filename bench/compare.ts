@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { findPostgresBin, startPostgres } from '../test/support/postgres.js';
 import { removeOnExit } from './lib/children.js';
 import { type MeasureContext, machineInfo, measureWindow, median, toMeasurement } from './lib/measure.js';
-import { loadAverage, processTree } from './lib/procfs.js';
+import { loadAverage, memoryKiB, processTree } from './lib/procfs.js';
 import type { Machine, Measurement } from './lib/report.js';
 import {
   type Build,
@@ -49,6 +49,8 @@ export interface CompareOptions {
   readonly seconds?: string;
   readonly warmup?: string;
   readonly rounds?: string;
+  /** Run both daemons without the production NODE_OPTIONS (heap flags), as the footprint rows do (issue 15). */
+  readonly noHeapFlags?: boolean;
 }
 
 type SideName = 'before' | 'after';
@@ -70,7 +72,11 @@ interface Scenario {
   readonly short: string;
   readonly valuesPerRequest: number;
   readonly load: string;
-  readonly script: 'bench/load/http.ts' | 'bench/load/http-paced.ts' | 'bench/load/grpc.ts';
+  readonly script:
+    | 'bench/load/http.ts'
+    | 'bench/load/http-paced.ts'
+    | 'bench/load/grpc.ts'
+    | 'bench/load/grpc-paced.ts';
   /** Open loop: compared on latency (and its spread), not throughput. */
   readonly fixedRate?: boolean;
   spec(side: Side): Record<string, unknown>;
@@ -105,6 +111,8 @@ const C1 = 32;
 const C100 = 10;
 const FIXED_RATE = 2000;
 const FIXED_RATE_CONNECTIONS = 64;
+/** The per-pod footprint rate (issue 15, bench/footprint.ts). */
+const POD_RATE = 1000;
 /** Same length, so both sides send bodies of the same size. */
 const TENANTS: Record<SideName, string> = { before: 'bench-old', after: 'bench-new' };
 
@@ -231,6 +239,52 @@ function scenarios(repo: string): Scenario[] {
           connections: FIXED_RATE_CONNECTIONS,
           rate: FIXED_RATE,
         }),
+    },
+    // The per-pod footprint (issue 15): paced at 1,000 req/s, compared on CPU µs/req (= mCPU at this rate) and p99.
+    ...(
+      [
+        ['detokenize-hot', 'detok hot', '/v1/detokenize'],
+        ['tokenize', 'tokenize', '/v1/tokenize'],
+        ['encrypt', 'encrypt', '/v1/encrypt'],
+      ] as const
+    ).map(
+      ([op, short, path]): Scenario => ({
+        id: `http-${op}-${POD_RATE}`,
+        title: `HTTP ${op.replace('-', ' ')} @ ${POD_RATE} req/s`,
+        short: `HTTP ${short} @${POD_RATE}`,
+        valuesPerRequest: 1,
+        load: `paced open loop at ${POD_RATE} req/s over up to ${FIXED_RATE_CONNECTIONS} connections, latency from the due time`,
+        script: 'bench/load/http-paced.ts',
+        fixedRate: true,
+        spec: (s) =>
+          http(
+            s,
+            path,
+            op === 'detokenize-hot'
+              ? s.hot.map((t) => JSON.stringify({ tenant: s.provisioned.tenant, tokens: [t] }))
+              : op === 'tokenize'
+                ? [tokenize(s, one)]
+                : [JSON.stringify({ tenant: s.provisioned.tenant, field: FIELD, plaintexts: one })],
+            { connections: FIXED_RATE_CONNECTIONS, rate: POD_RATE },
+          ),
+      }),
+    ),
+    {
+      id: `grpc-detokenize-hot-${POD_RATE}`,
+      title: `gRPC detokenize hot @ ${POD_RATE} req/s`,
+      short: `gRPC detok hot @${POD_RATE}`,
+      valuesPerRequest: 1,
+      load: `paced open loop at ${POD_RATE} req/s on one channel, latency from the due time`,
+      script: 'bench/load/grpc-paced.ts',
+      fixedRate: true,
+      spec: (s) => ({
+        socket: s.daemon.grpcSocket,
+        protoRoot: join(repo, 'proto'),
+        method: 'Detokenize',
+        requests: s.hot.map((t) => ({ tenant: s.provisioned.tenant, tokens: [t] })),
+        metadata: headers(s),
+        rate: POD_RATE,
+      }),
     },
   ];
 }
@@ -453,7 +507,13 @@ export async function runCompare(o: CompareOptions): Promise<void> {
       ['after', afterBuild, provAfter],
     ] as const) {
       log(`starting the ${name} daemon`);
-      const daemon = await startDaemon({ build, pg, provisioned, scratch });
+      const daemon = await startDaemon({
+        build,
+        pg,
+        provisioned,
+        scratch,
+        ...(o.noHeapFlags === true && { env: { NODE_OPTIONS: '' } }),
+      });
       daemons.push(daemon);
       sides[name] = { name, build, provisioned, daemon, hot: await mintHot(daemon, provisioned) };
     }
@@ -510,6 +570,12 @@ export async function runCompare(o: CompareOptions): Promise<void> {
       });
     }
 
+    const memory = Object.fromEntries(
+      (['before', 'after'] as const).map((name) => {
+        const m = memoryKiB(sides[name].daemon.pid);
+        return [name, { rssMiB: (m?.rss ?? 0) / 1024, hwmMiB: (m?.hwm ?? 0) / 1024 }];
+      }),
+    ) as Record<SideName, { rssMiB: number; hwmMiB: number }>;
     const mach: Machine = machineInfo(o.repo, pgVersion, loadAtStart);
     const subject = (commit: string) =>
       spawnSync('git', ['log', '-1', '--format=%s', commit], {
@@ -537,6 +603,8 @@ export async function runCompare(o: CompareOptions): Promise<void> {
       'req/s, values/s: all rounds of a side; p50/p99: median of its rounds; CPU: sidekey user+sys',
       'spread: (max - min) / mean of a side\'s rounds (req/s; p99 at a fixed rate); "noise": the change',
       'is within that spread. Lower is better for p50, p99, CPU and RSS.',
+      `Daemons at the end${o.noHeapFlags === true ? ' (no heap flags)' : ''}: RSS before ${memory.before.rssMiB.toFixed(1)} MiB ` +
+        `(VmHWM ${memory.before.hwmMiB.toFixed(1)}), after ${memory.after.rssMiB.toFixed(1)} MiB (VmHWM ${memory.after.hwmMiB.toFixed(1)}); load average at start ${loadAtStart.join(' ')}.`,
     ].join('\n');
     const file = join(results, `compare-${stamp}.json`);
     writeFileSync(
@@ -564,8 +632,10 @@ export async function runCompare(o: CompareOptions): Promise<void> {
             fixedRateConnections: FIXED_RATE_CONNECTIONS,
             tenants: TENANTS,
             only: filters,
+            noHeapFlags: o.noHeapFlags === true,
           },
           scenarios: out,
+          memory,
           notes,
           table: `${table}\n\n${footer}`,
         },

@@ -25,7 +25,9 @@ import type { IngestKey } from '../clients/browser/sidekey-seal.js';
 import { findPostgresBin, SIDECAR_ROLE, startPostgres, type TestPostgres } from '../test/support/postgres.js';
 import { sealWith } from '../test/support/seal.js';
 import { runCompare } from './compare.js';
+import { type FootprintResults, runFootprint } from './footprint.js';
 import { removeOnExit, spawnTs } from './lib/children.js';
+import { footprintBudgetsText, footprintMarkdown, writeFootprintDoc } from './lib/footprint-report.js';
 import {
   machineInfo,
   measureWindow as measure,
@@ -51,6 +53,7 @@ import {
   buildSidekey,
   type Daemon,
   operatorCli,
+  type Provisioned,
   post,
   provision,
   startDaemon,
@@ -74,6 +77,11 @@ const { values: args } = parseArgs({
     after: { type: 'string' },
     only: { type: 'string' },
     rounds: { type: 'string' },
+    /** Only the per-pod footprint (issue 15): paced 1,000 req/s rows against their floors, Node 20 and 24. */
+    footprint: { type: 'boolean', default: false },
+    'no-footprint': { type: 'boolean', default: false },
+    /** With --compare: both daemons without the production heap flags (NODE_OPTIONS empty). */
+    'no-heap-flags': { type: 'boolean', default: false },
   },
 });
 const quick = args.quick === true;
@@ -119,15 +127,20 @@ const measureWindow = (name: string, script: string, spec: object, target: Targe
 
 // ---------------------------------------------------------------------------
 
-async function main(): Promise<void> {
-  const wallStart = performance.now();
+/** The results directory and this run's scratch directory; returns the run's stamp (a file-name-safe ISO time). */
+function prepareRun(): string {
   mkdirSync(RESULTS, { recursive: true });
   scratch = mkdtempSync(join(tmpdir(), 'sidekey-bench-'));
   removeOnExit(scratch);
-  const stamp = new Date()
+  return new Date()
     .toISOString()
     .replaceAll(':', '-')
     .replace(/\.\d+Z$/, 'Z');
+}
+
+async function main(): Promise<void> {
+  const wallStart = performance.now();
+  const stamp = prepareRun();
   log(`${quick ? 'quick' : 'full'} run: ${S.seconds} s windows after ${S.warmup} s warm-ups`);
   const load = loadAverage();
   loadAtStart = load;
@@ -155,6 +168,8 @@ async function main(): Promise<void> {
     // The repository's formatter owns the layout of Markdown tables.
     spawnSync(join(REPO, 'node_modules', '.bin', 'biome'), ['format', '--write', doc], { cwd: REPO });
     process.stdout.write(`\n${textTable(results.measurements)}\n\n${budgetsText(results.budgets)}\n\n`);
+    if (results.footprint !== undefined)
+      process.stdout.write(`footprint (issue 15):\n${footprintBudgetsText(results.footprint)}\n\n`);
     log(
       `wrote bench/results/${stamp}.json, bench/results/latest.json and docs/performance.md in ${((performance.now() - wallStart) / 1000).toFixed(0)} s`,
     );
@@ -715,6 +730,12 @@ async function runAll(
   await daemon.stop();
   setDaemon(undefined);
 
+  // --- per-pod footprint (issue 15) ----------------------------------------------
+  let footprint: FootprintResults | undefined;
+  if (args['no-footprint'] !== true) {
+    footprint = await footprintOf(build, pg, provisioned, false);
+  }
+
   // --- CPU profiles ------------------------------------------------------------
   const profileUnder = async (
     values: number,
@@ -997,11 +1018,67 @@ async function runAll(
     budgets,
     ...(profile !== undefined && { profile }),
     ...(profile100 !== undefined && { profile100 }),
+    ...(footprint !== undefined && { footprint }),
     notes,
   };
 }
 
+/** The per-pod footprint rows (bench/footprint.ts) with this run's settings; `profile`: also at 1,000 req/s under --cpu-prof. */
+function footprintOf(build: Build, pg: TestPostgres, provisioned: Provisioned, profile: boolean) {
+  return runFootprint({
+    repo: REPO,
+    scratch,
+    pgPids,
+    build,
+    pg,
+    provisioned,
+    seconds: S.seconds,
+    warmup: S.warmup,
+    log,
+    ...(profile && { profileDir: RESULTS }),
+  });
+}
+
+/** `--footprint`: only the per-pod footprint rows; rewrites the footprint section of docs/performance.md. */
+async function footprintOnly(): Promise<void> {
+  const stamp = prepareRun();
+  loadAtStart = loadAverage();
+  log(
+    `footprint: ${S.seconds} s windows after ${S.warmup} s warm-ups; load average ${loadAtStart.join(' ')}`,
+  );
+  const build = buildSidekey(REPO, 'compiled');
+  const pg = await startPostgres();
+  try {
+    const postmaster = Number(readFileSync(join(pg.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    pgPids = () => processTree(postmaster);
+    const pgVersion = execFileSync(join(findPostgresBin(), 'postgres'), ['--version'], {
+      encoding: 'utf8',
+    }).trim();
+    const provisioned = provision(build, pg, S.tenant, scratch);
+    const fp = await footprintOf(build, pg, provisioned, args['no-profile'] !== true);
+    const mach = machine(pgVersion);
+    const json = `${JSON.stringify({ version: 1, kind: 'footprint', mode: quick ? 'quick' : 'full', machine: mach, footprint: fp }, null, 2)}\n`;
+    writeFileSync(join(RESULTS, `footprint-${stamp}.json`), json);
+    const doc = join(REPO, 'docs', 'performance.md');
+    writeFootprintDoc(
+      doc,
+      footprintMarkdown(
+        fp,
+        `${mach.date}${quick ? ' (`--quick`: indicative)' : ''}`,
+        `${mach.commit}${mach.dirtyTree ? ' (with uncommitted changes)' : ''}`,
+      ),
+    );
+    spawnSync(join(REPO, 'node_modules', '.bin', 'biome'), ['format', '--write', doc], { cwd: REPO });
+    process.stdout.write(`\n${footprintBudgetsText(fp)}\n\n`);
+    log(`wrote bench/results/footprint-${stamp}.json and the footprint section of docs/performance.md`);
+  } finally {
+    await pg.destroy();
+    build.remove();
+  }
+}
+
 function entry(): Promise<void> {
+  if (args.footprint === true) return footprintOnly();
   if (args.compare === undefined) {
     if (args.only !== undefined || args.rounds !== undefined || args.after !== undefined) {
       return Promise.reject(new Error('--only, --rounds and --after go with --compare <git-ref>'));
@@ -1017,6 +1094,7 @@ function entry(): Promise<void> {
     ...(args.seconds !== undefined && { seconds: args.seconds }),
     ...(args.warmup !== undefined && { warmup: args.warmup }),
     ...(args.rounds !== undefined && { rounds: args.rounds }),
+    noHeapFlags: args['no-heap-flags'] === true,
   });
 }
 

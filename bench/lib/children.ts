@@ -164,6 +164,12 @@ export function spawnChild(name: string, command: string, args: string[], opts: 
 }
 
 /** `node --import tsx <script> …args` from the repository root. */
-export function spawnTs(name: string, root: string, script: string, args: string[] = []): Child {
-  return spawnChild(name, process.execPath, ['--import', 'tsx', script, ...args], { cwd: root });
+export function spawnTs(
+  name: string,
+  root: string,
+  script: string,
+  args: string[] = [],
+  node: string = process.execPath,
+): Child {
+  return spawnChild(name, node, ['--import', 'tsx', script, ...args], { cwd: root });
 }

@@ -1,5 +1,7 @@
 /** The benchmark's results: their shape, the stdout table and docs/performance.md. */
 
+import type { FootprintResults } from '../footprint.js';
+import { footprintMarkdown } from './footprint-report.js';
 import type { ProfileSummary } from './profile.js';
 
 export type Profiled = ProfileSummary & { readonly cleanExit: boolean; readonly requestsPerSecond: number };
@@ -86,6 +88,8 @@ export interface Results {
   readonly profile?: Profiled;
   /** …and with 100 values per request. */
   readonly profile100?: Profiled;
+  /** Per-pod footprint at 1,000 req/s (issue 15, bench/footprint.ts). */
+  readonly footprint?: FootprintResults;
   readonly notes: readonly string[];
 }
 
@@ -266,6 +270,16 @@ export function markdown(r: Results): string {
   out.push('');
   if (r.profile !== undefined) out.push(...profileSection(r.profile, 1));
   if (r.profile100 !== undefined) out.push(...profileSection(r.profile100, 100));
+  if (r.footprint !== undefined) {
+    out.push(
+      footprintMarkdown(
+        r.footprint,
+        m.date,
+        `${m.commit}${m.dirtyTree ? ' (with uncommitted changes)' : ''}`,
+      ),
+      '',
+    );
+  }
   if (r.notes.length > 0) {
     out.push('## Notes');
     out.push('');
@@ -295,6 +309,7 @@ export function markdown(r: Results): string {
       '  so each second starts with a burst of the whole quota and the latency measured is the time to drain the burst. The bare hono floor is ',
       '  measured at the same pace, for the latency of the loopback and the generator themselves.',
       '- The CPU profiles (tokenize with 1 and with 100 values) come from two more daemon runs with `node --cpu-prof`, each stopped with SIGTERM so the profile is written.',
+      "- Every daemon runs with the node flags of the image (the Dockerfile's ENTRYPOINT, `imageNodeFlags` in bench/lib/sidekey.ts); the rows above also with the `NODE_OPTIONS` of an injected sidecar (its heap limit), the footprint rows without it (issue 15: the memory V8 takes by itself).",
     ].join('\n'),
   );
   out.push('');
@@ -309,6 +324,12 @@ export function markdown(r: Results): string {
   out.push('npm run bench -- --quick   # under two minutes: short windows, indicative numbers');
   out.push('npm run bench              # longer windows (about five minutes)');
   out.push('npm run bench -- --compare HEAD~1 --quick --only tokenize-1,detokenize   # before/after');
+  out.push(
+    'npm run bench -- --footprint --quick   # only the per-pod footprint at 1,000 req/s, Node 20 and 24',
+  );
+  out.push(
+    'npm run bench -- --compare HEAD~1 --quick --no-heap-flags --only detokenize-hot-1000,tokenize-1000   # footprint before/after',
+  );
   out.push('```');
   out.push('');
   out.push(

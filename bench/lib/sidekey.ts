@@ -10,7 +10,7 @@
  * in the image.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_RESOURCES } from '../../k8s-sidecar/annotations.js';
@@ -26,12 +26,35 @@ export interface Build {
   readonly mode: 'compiled' | 'tsx';
   /** Prefix of file URLs in profiles (the build directory). */
   readonly root: string;
+  /** The node flags of the image's ENTRYPOINT (Dockerfile): every daemon runs with them, as in a pod. */
+  readonly nodeFlags: readonly string[];
   remove(): void;
+}
+
+/**
+ * The flags between `node` and the script in the Dockerfile's ENTRYPOINT
+ * (`["node", "--flag", …, "/app/bin/sidekey.js"]`): part of how the image
+ * runs sidekey, so part of what is measured (ADR-19). None when there is no
+ * Dockerfile (an old ref) or no such line.
+ */
+export function imageNodeFlags(repo: string): string[] {
+  const file = join(repo, 'Dockerfile');
+  if (!existsSync(file)) return [];
+  const m = /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(file, 'utf8'));
+  if (m === null) return [];
+  const argv = JSON.parse(m[1]!) as string[];
+  return argv[0] === 'node' ? argv.slice(1).filter((a) => a.startsWith('--')) : [];
 }
 
 export function buildSidekey(repo: string, mode: 'compiled' | 'tsx'): Build {
   if (mode === 'tsx') {
-    return { command: [join(repo, 'bin', 'sidekey.js')], mode, root: repo, remove: () => {} };
+    return {
+      command: [join(repo, 'bin', 'sidekey.js')],
+      mode,
+      root: repo,
+      nodeFlags: imageNodeFlags(repo),
+      remove: () => {},
+    };
   }
   const out = mkdtempSync(join(tmpdir(), 'sidekey-bench-build-'));
   const remove = removeOnExit(out);
@@ -50,7 +73,7 @@ export function buildSidekey(repo: string, mode: 'compiled' | 'tsx'): Build {
   symlinkSync(join(repo, 'node_modules'), join(out, 'node_modules'));
   symlinkSync(join(repo, 'proto'), join(out, 'proto'));
   copyFileSync(join(repo, 'package.json'), join(out, 'package.json'));
-  return { command: [main], mode, root: out, remove };
+  return { command: [main], mode, root: out, nodeFlags: imageNodeFlags(repo), remove };
 }
 
 export interface RefBuild extends Build {
@@ -199,6 +222,8 @@ export interface DaemonOptions {
   readonly provisioned: Provisioned;
   readonly scratch: string;
   readonly nodeFlags?: readonly string[];
+  /** The Node.js binary (default: the one running the benchmark), e.g. Node 24 for the footprint rows. */
+  readonly node?: string;
   readonly env?: Record<string, string>;
   readonly readyTimeoutMs?: number;
 }
@@ -214,8 +239,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   // Audit events and logs go to /dev/null: their serialization is measured, a log pipeline is not.
   const child = spawnChild(
     'sidekey',
-    process.execPath,
-    [...(o.nodeFlags ?? []), ...o.build.command, 'serve'],
+    o.node ?? process.execPath,
+    [...o.build.nodeFlags, ...(o.nodeFlags ?? []), ...o.build.command, 'serve'],
     {
       env: {
         ...baseEnv(),

@@ -7,9 +7,8 @@
  *
  *   node --import tsx bench/load/grpc.ts <spec.json>
  */
-import { Client, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
-import { loadSync, type MethodDefinition } from '@grpc/proto-loader';
-import { LOADER_OPTIONS, SIDEKEY_PROTO } from '../../src/transport/grpc/proto.js';
+import { type ServiceError, status } from '@grpc/grpc-js';
+import { grpcTarget } from '../lib/grpc-client.js';
 import { emit, LatencyRecorder, readSpec, waitGo } from '../lib/protocol.js';
 
 export interface GrpcLoadSpec {
@@ -25,25 +24,14 @@ export interface GrpcLoadSpec {
 }
 
 const spec = await readSpec<GrpcLoadSpec>();
-const definition = loadSync(SIDEKEY_PROTO, { ...LOADER_OPTIONS, includeDirs: [spec.protoRoot] });
-const service = definition['sidekey.v1.Sidekey'] as unknown as Record<
-  string,
-  MethodDefinition<object, object>
->;
-const method = service[spec.method];
-if (method === undefined) throw new Error(`no method ${spec.method}`);
+const { method, client, metadata } = grpcTarget(spec);
 const payload = method.requestSerialize(spec.request);
 const identity = (b: Buffer) => b;
-const client = new Client(`unix:${spec.socket}`, credentials.createInsecure(), {
-  'grpc.max_receive_message_length': -1,
-});
-const metadata = new Metadata();
-for (const [k, v] of Object.entries(spec.metadata)) metadata.set(k, v);
 
 function call(): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     client.makeUnaryRequest<Buffer, Buffer>(
-      method!.path,
+      method.path,
       identity,
       identity,
       payload,

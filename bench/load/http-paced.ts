@@ -20,7 +20,8 @@
  *   node --import tsx bench/load/http-paced.ts <spec.json>
  */
 import { Agent, request } from 'node:http';
-import { emit, LatencyRecorder, readSpec, waitGo } from '../lib/protocol.js';
+import { type PacedTally, pacedMain } from '../lib/paced.js';
+import { readSpec } from '../lib/protocol.js';
 
 export interface HttpPacedSpec {
   readonly url: string;
@@ -42,15 +43,7 @@ const agent = new Agent({ keepAlive: true, maxSockets: spec.connections, maxFree
 const bodies = spec.bodies.map((b) => Buffer.from(b));
 const TIMEOUT_MS = 10_000;
 
-interface Tally {
-  ok: number;
-  errors: number;
-  firstError?: string;
-  readonly fromDue?: LatencyRecorder;
-  readonly fromSend?: LatencyRecorder;
-}
-
-function send(body: Buffer, due: number, tally: Tally, done: () => void): void {
+function send(body: Buffer, due: number, tally: PacedTally, done: () => void): void {
   let sent = 0;
   const req = request(
     {
@@ -92,55 +85,10 @@ function send(body: Buffer, due: number, tally: Tally, done: () => void): void {
   req.end(body);
 }
 
-async function run(seconds: number, tally: Tally): Promise<number> {
-  const total = Math.round(spec.rate * seconds);
-  const intervalMs = 1000 / spec.rate;
-  const start = performance.now();
-  let issued = 0;
-  let finished = 0;
-  let allDone: () => void = () => {};
-  const drained = new Promise<void>((resolve) => {
-    allDone = resolve;
-  });
-  const done = () => {
-    finished++;
-    if (finished === total) allDone();
-  };
-  await new Promise<void>((resolve) => {
-    const tick = () => {
-      const now = performance.now();
-      while (issued < total && start + issued * intervalMs <= now) {
-        send(bodies[issued % bodies.length]!, start + issued * intervalMs, tally, done);
-        issued++;
-      }
-      if (issued < total) setTimeout(tick, 1);
-      else resolve();
-    };
-    tick();
-  });
-  await drained;
-  return (performance.now() - start) / 1000;
-}
-
-if (spec.warmupSeconds > 0) await run(spec.warmupSeconds, { ok: 0, errors: 0 });
-emit({ event: 'warm' });
-await waitGo();
-const fromDue = new LatencyRecorder();
-const fromSend = new LatencyRecorder();
-const tally: Tally = { ok: 0, errors: 0, fromDue, fromSend };
-const seconds = await run(spec.seconds, tally);
-emit({
-  event: 'result',
-  ok: tally.ok,
-  errors: tally.errors,
-  seconds,
-  latencyMs: fromDue.summary(),
-  details: {
-    generator: `paced open loop: one request every ${(1000 / spec.rate).toFixed(3)} ms, latency from the due time`,
-    serviceLatencyMs: fromSend.summary(),
-    ...(tally.firstError !== undefined && { firstError: tally.firstError }),
-    ...(fromDue.dropped > 0 && { latencySamplesDropped: fromDue.dropped }),
-  },
-});
+await pacedMain(
+  spec,
+  `paced open loop: one request every ${(1000 / spec.rate).toFixed(3)} ms, latency from the due time`,
+  (i, due, tally, done) => send(bodies[i % bodies.length]!, due, tally, done),
+);
 agent.destroy();
 process.exit(0);

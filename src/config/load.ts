@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { ZodErrorMap } from 'zod/v3';
 import { type Config, rawConfigSchema, toConfig } from './schema.js';
 
 /** A configuration that cannot be used; its message is one line naming the setting. */
@@ -41,7 +42,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     if ((k.startsWith('SIDEKEY_') || k.startsWith('AWS_') || k.startsWith('VAULT_')) && v !== undefined)
       merged[k] = v;
   }
-  const result = rawConfigSchema.safeParse(merged);
+  const result = rawConfigSchema.safeParse(merged, { errorMap: configErrorMap });
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const name = String(issue.path[0] ?? 'configuration');
@@ -60,3 +61,12 @@ export function redactedConfig(config: Config): unknown {
     ),
   );
 }
+
+/**
+ * zod's default messages, but an invalid choice lists the choices and never
+ * repeats the value given (it may hold a newline; the caller shows it quoted).
+ */
+const configErrorMap: ZodErrorMap = (issue, ctx) =>
+  issue.code === 'invalid_enum_value'
+    ? { message: `must be one of ${issue.options.map((o) => JSON.stringify(o)).join(', ')}` }
+    : { message: ctx.defaultError };

@@ -4,7 +4,10 @@
  * setting to fix. Parsed once at start by load.ts.
  */
 import { isAbsolute, join, resolve } from 'node:path';
-import { z } from 'zod';
+// zod's v3 API (shipped in the same package): one module of about 3 MiB
+// resident, where `zod` (v4) loads its 64 locales and core, 13 to 20 MiB,
+// for a schema parsed once at start (ADR-19).
+import { z } from 'zod/v3';
 import { type KekSpec, parseKekRefList } from '../kms/kek-ref.js';
 import { isLoopbackHost } from './loopback.js';
 
@@ -22,119 +25,122 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
-export const rawConfigSchema = z
-  .object({
-    SIDEKEY_DATA_DIR: z.string().min(1).default('./.sidekey'),
-    SIDEKEY_HTTP_HOST: z.string().default('127.0.0.1').refine(isLoopbackHost, {
-      message: 'must be a loopback address (127.0.0.0/8, ::1 or localhost): sidekey serves loopback only',
+/** Every setting, before the checks across settings (test/docs reads its keys). */
+export const rawConfigObject = z.object({
+  SIDEKEY_DATA_DIR: z.string().min(1).default('./.sidekey'),
+  SIDEKEY_HTTP_HOST: z.string().default('127.0.0.1').refine(isLoopbackHost, {
+    message: 'must be a loopback address (127.0.0.0/8, ::1 or localhost): sidekey serves loopback only',
+  }),
+  SIDEKEY_HTTP_PORT: int(0, 65535, 7600),
+  SIDEKEY_GRPC_SOCKET: optionalString.refine((v) => v === undefined || isAbsolute(v), {
+    message: 'must be an absolute path',
+  }),
+
+  SIDEKEY_STORE: z.enum(['embedded', 'postgres']).default('embedded'),
+  SIDEKEY_PG_URL: optionalString.refine((v) => v === undefined || !/^[a-z]+:\/\/[^/@]*:[^/@]*@/i.test(v), {
+    message: 'must not contain a password: the client certificate is the credential',
+  }),
+  SIDEKEY_PG_CA_FILE: optionalString,
+  SIDEKEY_PG_CERT_FILE: optionalString,
+  SIDEKEY_PG_KEY_FILE: optionalString,
+
+  SIDEKEY_KMS: z.enum(['local', 'aws', 'vault']).default('local'),
+  SIDEKEY_KMS_KEY_ID: optionalString,
+  // KEKs this process may also unwrap with (KEK rotation): `local`, `aws:<key>`, `vault:<key>`.
+  SIDEKEY_KMS_PREVIOUS: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      try {
+        return parseKekRefList(v);
+      } catch (err) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be a comma-separated list of KEK references: ${(err as Error).message}`,
+        });
+        return z.NEVER;
+      }
     }),
-    SIDEKEY_HTTP_PORT: int(0, 65535, 7600),
-    SIDEKEY_GRPC_SOCKET: optionalString.refine((v) => v === undefined || isAbsolute(v), {
-      message: 'must be an absolute path',
+  AWS_REGION: optionalString,
+  AWS_ENDPOINT_URL_KMS: optionalString,
+  VAULT_ADDR: optionalString,
+  VAULT_TOKEN: optionalString,
+  VAULT_CACERT: optionalString,
+  SIDEKEY_VAULT_TOKEN_FILE: optionalString,
+  SIDEKEY_VAULT_K8S_ROLE: optionalString,
+  SIDEKEY_VAULT_TRANSIT_MOUNT: z.string().default('transit'),
+
+  SIDEKEY_TENANTS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((t) => t.trim())
+        .filter((t) => t !== ''),
+    )
+    .refine((list) => list.every((t) => TENANT.test(t)), {
+      message: 'must be a comma-separated list of tenant names',
     }),
+  SIDEKEY_CLIENT_TOKEN_FILE: optionalString,
+  SIDEKEY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
-    SIDEKEY_STORE: z.enum(['embedded', 'postgres']).default('embedded'),
-    SIDEKEY_PG_URL: optionalString.refine((v) => v === undefined || !/^[a-z]+:\/\/[^/@]*:[^/@]*@/i.test(v), {
-      message: 'must not contain a password: the client certificate is the credential',
-    }),
-    SIDEKEY_PG_CA_FILE: optionalString,
-    SIDEKEY_PG_CERT_FILE: optionalString,
-    SIDEKEY_PG_KEY_FILE: optionalString,
+  SIDEKEY_MAX_BATCH: int(1, 100_000, 1000),
+  SIDEKEY_MAX_VALUE_BYTES: int(1, 16 * 1024 * 1024, 64 * 1024),
+  SIDEKEY_MAX_BODY_BYTES: int(1024, 256 * 1024 * 1024, 8 * 1024 * 1024),
+  SIDEKEY_TEK_CACHE_TTL_SECONDS: int(1, 86_400, 300),
+  SIDEKEY_ORK_CACHE_TTL_SECONDS: int(1, 86_400, 60),
+  SIDEKEY_POLICY_CACHE_TTL_SECONDS: int(1, 86_400, 60),
+  // How often a sidecar records itself in the fleet registry (postgres).
+  SIDEKEY_FLEET_HEARTBEAT_SECONDS: int(1, 3_600, 15),
+  SIDEKEY_KEY_CACHE_MAX: int(16, 10_000_000, 10_000),
+  SIDEKEY_RECORD_CACHE_MAX: int(0, 10_000_000, 10_000),
+  SIDEKEY_WRITER_MAX_ROWS: int(1, 100_000, 5000),
+  SIDEKEY_WRITER_MAX_IN_FLIGHT: int(1, 64, 4),
+  SIDEKEY_RATE_LIMIT_RPS: int(0, 10_000_000, 0),
+  SIDEKEY_RATE_LIMIT_BURST: int(0, 10_000_000, 0),
+  SIDEKEY_AUDIT_DURABLE_REVEAL: bool(true),
+  SIDEKEY_SHUTDOWN_TIMEOUT_SECONDS: int(1, 600, 20),
+  SIDEKEY_BOOTSTRAP_DEMO: z.enum(['true', 'false', 'auto']).default('auto'),
+});
 
-    SIDEKEY_KMS: z.enum(['local', 'aws', 'vault']).default('local'),
-    SIDEKEY_KMS_KEY_ID: optionalString,
-    // KEKs this process may also unwrap with (KEK rotation): `local`, `aws:<key>`, `vault:<key>`.
-    SIDEKEY_KMS_PREVIOUS: z
-      .string()
-      .default('')
-      .transform((v, ctx) => {
-        try {
-          return parseKekRefList(v);
-        } catch (err) {
-          ctx.addIssue({
-            code: 'custom',
-            message: `must be a comma-separated list of KEK references: ${(err as Error).message}`,
-          });
-          return z.NEVER;
-        }
-      }),
-    AWS_REGION: optionalString,
-    AWS_ENDPOINT_URL_KMS: optionalString,
-    VAULT_ADDR: optionalString,
-    VAULT_TOKEN: optionalString,
-    VAULT_CACERT: optionalString,
-    SIDEKEY_VAULT_TOKEN_FILE: optionalString,
-    SIDEKEY_VAULT_K8S_ROLE: optionalString,
-    SIDEKEY_VAULT_TRANSIT_MOUNT: z.string().default('transit'),
-
-    SIDEKEY_TENANTS: z
-      .string()
-      .default('')
-      .transform((v) =>
-        v
-          .split(',')
-          .map((t) => t.trim())
-          .filter((t) => t !== ''),
-      )
-      .refine((list) => list.every((t) => TENANT.test(t)), {
-        message: 'must be a comma-separated list of tenant names',
-      }),
-    SIDEKEY_CLIENT_TOKEN_FILE: optionalString,
-    SIDEKEY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-
-    SIDEKEY_MAX_BATCH: int(1, 100_000, 1000),
-    SIDEKEY_MAX_VALUE_BYTES: int(1, 16 * 1024 * 1024, 64 * 1024),
-    SIDEKEY_MAX_BODY_BYTES: int(1024, 256 * 1024 * 1024, 8 * 1024 * 1024),
-    SIDEKEY_TEK_CACHE_TTL_SECONDS: int(1, 86_400, 300),
-    SIDEKEY_ORK_CACHE_TTL_SECONDS: int(1, 86_400, 60),
-    SIDEKEY_POLICY_CACHE_TTL_SECONDS: int(1, 86_400, 60),
-    // How often a sidecar records itself in the fleet registry (postgres).
-    SIDEKEY_FLEET_HEARTBEAT_SECONDS: int(1, 3_600, 15),
-    SIDEKEY_KEY_CACHE_MAX: int(16, 10_000_000, 10_000),
-    SIDEKEY_RECORD_CACHE_MAX: int(0, 10_000_000, 10_000),
-    SIDEKEY_WRITER_MAX_ROWS: int(1, 100_000, 5000),
-    SIDEKEY_WRITER_MAX_IN_FLIGHT: int(1, 64, 4),
-    SIDEKEY_RATE_LIMIT_RPS: int(0, 10_000_000, 0),
-    SIDEKEY_RATE_LIMIT_BURST: int(0, 10_000_000, 0),
-    SIDEKEY_AUDIT_DURABLE_REVEAL: bool(true),
-    SIDEKEY_SHUTDOWN_TIMEOUT_SECONDS: int(1, 600, 20),
-    SIDEKEY_BOOTSTRAP_DEMO: z.enum(['true', 'false', 'auto']).default('auto'),
-  })
-  .superRefine((c, ctx) => {
-    if (c.SIDEKEY_STORE === 'postgres') {
-      for (const k of [
-        'SIDEKEY_PG_URL',
-        'SIDEKEY_PG_CA_FILE',
-        'SIDEKEY_PG_CERT_FILE',
-        'SIDEKEY_PG_KEY_FILE',
-      ] as const) {
-        if (c[k] === undefined) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [k],
-            message: 'is required with SIDEKEY_STORE=postgres (TLS with a client certificate is mandatory)',
-          });
-        }
+export const rawConfigSchema = rawConfigObject.superRefine((c, ctx) => {
+  if (c.SIDEKEY_STORE === 'postgres') {
+    for (const k of [
+      'SIDEKEY_PG_URL',
+      'SIDEKEY_PG_CA_FILE',
+      'SIDEKEY_PG_CERT_FILE',
+      'SIDEKEY_PG_KEY_FILE',
+    ] as const) {
+      if (c[k] === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [k],
+          message: 'is required with SIDEKEY_STORE=postgres (TLS with a client certificate is mandatory)',
+        });
       }
     }
-    if (c.SIDEKEY_KMS !== 'local' && c.SIDEKEY_KMS_KEY_ID === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['SIDEKEY_KMS_KEY_ID'],
-        message: `is required with SIDEKEY_KMS=${c.SIDEKEY_KMS}`,
-      });
-    }
-    if (c.SIDEKEY_KMS === 'vault' && c.VAULT_ADDR === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['VAULT_ADDR'], message: 'is required with SIDEKEY_KMS=vault' });
-    }
-    if (c.VAULT_ADDR === undefined && c.SIDEKEY_KMS_PREVIOUS.some((k) => k.provider === 'vault')) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['VAULT_ADDR'],
-        message: 'is required when SIDEKEY_KMS_PREVIOUS names a vault: KEK',
-      });
-    }
-  });
+  }
+  if (c.SIDEKEY_KMS !== 'local' && c.SIDEKEY_KMS_KEY_ID === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['SIDEKEY_KMS_KEY_ID'],
+      message: `is required with SIDEKEY_KMS=${c.SIDEKEY_KMS}`,
+    });
+  }
+  if (c.SIDEKEY_KMS === 'vault' && c.VAULT_ADDR === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['VAULT_ADDR'], message: 'is required with SIDEKEY_KMS=vault' });
+  }
+  // A list that failed to parse is z.NEVER here (its issue is reported already).
+  const previous = Array.isArray(c.SIDEKEY_KMS_PREVIOUS) ? c.SIDEKEY_KMS_PREVIOUS : [];
+  if (c.VAULT_ADDR === undefined && previous.some((k) => k.provider === 'vault')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['VAULT_ADDR'],
+      message: 'is required when SIDEKEY_KMS_PREVIOUS names a vault: KEK',
+    });
+  }
+});
 
 export type RawConfig = z.output<typeof rawConfigSchema>;
 

@@ -1,5 +1,4 @@
 export { DataDirLockedError, LOCK_FILE, lockDataDir } from './dir-lock.js';
-export { openEmbeddedStore } from './embedded.js';
 export {
   isStoreUnavailable,
   StoreAuthError,
@@ -9,7 +8,7 @@ export {
 export { sidecarGrants } from './grants.js';
 export { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 export { KEY_EVENTS_CHANNEL, type KeyEvent, listenKeyEvents, notifyKeyEvent } from './notify.js';
-export { openStore } from './open.js';
+export { openEmbeddedStore, openStore } from './open.js';
 export type * from './port.js';
 export {
   migratePostgres,

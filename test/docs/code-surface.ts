@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { INJECTOR_VARIABLES } from '../../k8s-sidecar/config.js';
-import { rawConfigSchema } from '../../src/config/schema.js';
+import { rawConfigObject } from '../../src/config/schema.js';
 import { stubHttpApp } from '../support/stub-http-app.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -79,7 +79,7 @@ function sources(dir: string): string[] {
  * `env['X']`), and those the injector sets in application containers.
  */
 export function environmentVariables(): string[] {
-  const names = new Set<string>([...Object.keys(rawConfigSchema.shape), ...INJECTOR_VARIABLES]);
+  const names = new Set<string>([...Object.keys(rawConfigObject.shape), ...INJECTOR_VARIABLES]);
   for (const file of [...sources('src'), ...sources('k8s-sidecar')]) {
     const text = read(file);
     for (const m of text.matchAll(/\benv\??\.([A-Z][A-Z0-9_]+)\b/g)) names.add(m[1]!);

@@ -10,7 +10,6 @@ import type { Readiness, RefusalReason } from '../../observability/index.js';
 import type { CallContext, TokenService } from '../../service/index.js';
 import { readJson, readJsonFromNode } from './body.js';
 import { allowedHost, allowedHostSet, bearerMatches, fromBrowser, tokenDigest } from './guards.js';
-import { openApiDocument } from './openapi.js';
 import { DATA_ROUTES, serviceMethodOf } from './routes.js';
 
 export interface HttpDeps {
@@ -84,9 +83,13 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
     return c.body(m.body, 200, { 'Content-Type': m.contentType });
   });
 
-  // Built once, when the app is made: never per request.
-  const openApi = JSON.stringify(openApiDocument());
-  app.get('/openapi.json', (c) => c.body(openApi, 200, { 'Content-Type': 'application/json' }));
+  // Built once, on the first GET /openapi.json (never per request, never at start: a
+  // sidecar that is never asked for it does not hold the document, ADR-19).
+  let openApi: Promise<string> | undefined;
+  app.get('/openapi.json', async (c) => {
+    openApi ??= import('./openapi.js').then((m) => JSON.stringify(m.openApiDocument()));
+    return c.body(await openApi, 200, { 'Content-Type': 'application/json' });
+  });
 
   for (const [path, rpc] of Object.entries(DATA_ROUTES)) {
     const method = serviceMethodOf(rpc);
