@@ -39,6 +39,9 @@ const OPTIONS = {
   // ORK scopes (ork issue, ork scope)
   allow: { type: 'string' },
   reveal: { type: 'string' },
+  // audit export / prune / verify --file (issue 19)
+  until: { type: 'string' },
+  file: { type: 'string' },
 } as const;
 
 export function parse(argv: readonly string[]): Parsed {
