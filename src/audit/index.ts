@@ -11,5 +11,13 @@ export {
   startPartitionRoller,
   utcDay,
 } from './partition-roller.js';
-export { completePrune, PruneRefusedError, type PruneResult, planPrune, pruneAudit } from './prune.js';
+export {
+  completePrune,
+  executePrune,
+  type PrunePlan,
+  PruneRefusedError,
+  type PruneResult,
+  planAuditPrune,
+  planPrune,
+} from './prune.js';
 export { type ChainReport, ChainVerifier, verifyAuditChains } from './verify.js';

@@ -71,10 +71,8 @@ export interface AuditLogStore {
   rangesBefore(until: Date): Promise<AuditRange[]>;
   /** Records a completed export and its per-chain ranges in one transaction. */
   recordExport(row: Omit<AuditExportRow, 'createdAt'>, ranges: readonly AuditRange[]): Promise<void>;
-  /** The newest export reaching at least `until`, with its ranges. */
-  coveringExport(
-    until: Date,
-  ): Promise<{ readonly row: AuditExportRow; readonly ranges: AuditRange[] } | undefined>;
+  /** Every recorded export's range of these chains. */
+  exportedRanges(chainIds: readonly string[]): Promise<(AuditRange & { readonly exportId: string })[]>;
   /** The newest export, whatever it reaches. */
   latestExport(): Promise<AuditExportRow | undefined>;
   runningPrune(): Promise<AuditPruneRow | undefined>;
@@ -191,18 +189,14 @@ export class SqlAuditLog implements AuditLogStore {
     });
   }
 
-  async coveringExport(until: Date): Promise<{ row: AuditExportRow; ranges: AuditRange[] } | undefined> {
+  async exportedRanges(chainIds: readonly string[]): Promise<(AuditRange & { exportId: string })[]> {
+    if (chainIds.length === 0) return [];
     const r = await this.sql.query(
-      'select * from sidekey_audit_exports where until >= $1 order by until desc, created_at desc limit 1',
-      [until.toISOString()],
+      `select export_id, chain_id, from_seq, to_seq, to_hash from sidekey_audit_export_chains
+        where chain_id = any($1::text[]) order by chain_id, to_seq desc`,
+      [chainIds],
     );
-    if (r.rows[0] === undefined) return undefined;
-    const row = exportRow(r.rows[0]);
-    const c = await this.sql.query(
-      'select chain_id, from_seq, to_seq, to_hash from sidekey_audit_export_chains where export_id = $1',
-      [row.exportId],
-    );
-    return { row, ranges: c.rows.map(rangeRow) };
+    return r.rows.map((x) => ({ ...rangeRow(x), exportId: x.export_id as string }));
   }
 
   async latestExport(): Promise<AuditExportRow | undefined> {

@@ -7,10 +7,12 @@
 import {
   completePrune,
   ExportFileExistsError,
+  executePrune,
   exportAudit,
+  type PrunePlan,
   PruneRefusedError,
   parseCut,
-  pruneAudit,
+  planAuditPrune,
   rollAuditPartitions,
   verifyAuditChains,
   verifyExportFile,
@@ -145,14 +147,29 @@ async function pruneCommand(args: Parsed, io: CliIo): Promise<number> {
   const force = flag(args, 'force');
   return withAdmin(io, async (ctx) => {
     const log = ctx.store.auditLog;
+    // A rerun after an interruption (SIGKILL, a lost connection) finishes that prune first.
     const running = await log.runningPrune();
-    if (running === undefined) {
-      await requireOlderEvents(ctx, until);
+    if (running === undefined) await requireOlderEvents(ctx, until);
+    else {
+      await confirmDestructive(
+        io,
+        args,
+        `audit prune: an interrupted prune (before ${running.until.toISOString()}) is finished first`,
+        'prune',
+      );
+      const done = await completePrune(ctx.store, running);
+      io.stderr(
+        `finished the interrupted prune ${running.pruneId} (before ${running.until.toISOString()}): ${done.events} events, ${done.partitions} partition(s) removed\n`,
+      );
     }
-    const cover = force ? undefined : await log.coveringExport(until);
-    // A rerun after an interruption finishes that prune first; a cut beyond it needs its own export.
-    const beyondRunning = running === undefined || until.getTime() > running.until.getTime();
-    if (!force && cover === undefined && beyondRunning) {
+    let plan: PrunePlan;
+    try {
+      plan = await planAuditPrune(ctx.store, until, force);
+    } catch (err) {
+      if (err instanceof PruneRefusedError) throw new CliError(err.message);
+      throw err;
+    }
+    if (plan.anchors.length === 0 && plan.uncovered.length > 0) {
       const latest = await log.latestExport();
       throw new CliError(
         `no export covers the events before ${until.toISOString()}: run \`sidekey audit export --until ${until.toISOString()} --out <file>\` first` +
@@ -162,48 +179,37 @@ async function pruneCommand(args: Parsed, io: CliIo): Promise<number> {
           ', or pass --force to prune without one',
       );
     }
+    if (plan.anchors.length === 0) {
+      io.stderr(`nothing ${running === undefined ? '' : 'more '}to prune before ${until.toISOString()}\n`);
+      return 0;
+    }
     await confirmDestructive(
       io,
       args,
-      `audit prune: removes the audit events before ${until.toISOString()}${cover ? ` held by export ${cover.row.exportId}` : ' (no export: --force)'}`,
+      `audit prune: removes the audit events before ${until.toISOString()} of ${plan.anchors.length} chain(s)` +
+        (force ? ' (--force: exported or not)' : ` held by export(s) ${plan.exportIds.join(', ')}`),
       'prune',
     );
-    if (running !== undefined) {
-      const done = await completePrune(ctx.store, running);
-      io.stderr(
-        `finished the interrupted prune ${running.pruneId} (before ${running.until.toISOString()}): ${done.events} events, ${done.partitions} partition(s) removed\n`,
-      );
-      if (!beyondRunning) return 0;
-    }
-    let result: Awaited<ReturnType<typeof pruneAudit>>;
-    try {
-      result = await pruneAudit(
-        ctx.store,
-        until,
-        cover === undefined ? undefined : { exportId: cover.row.exportId, ranges: cover.ranges },
-      );
-    } catch (err) {
-      if (err instanceof PruneRefusedError) throw new CliError(err.message);
-      throw err;
-    }
+    const result = await executePrune(ctx.store, plan);
     await ctx.audit({
       operation: 'audit.prune',
       outcome: 'ok',
       detail: {
         pruneId: result.pruneId,
         until: until.toISOString(),
-        exportId: cover?.row.exportId ?? 'none',
+        exports: plan.exportIds.join(',') || 'none',
         force,
-        chains: result.chains,
+        chains: plan.anchors.length,
         events: result.events,
         partitions: result.partitions,
       },
     });
     await rollAuditPartitions(log);
-    if (flag(args, 'json')) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+    const out = { ...result, chains: plan.anchors.length, kept: plan.uncovered };
+    if (flag(args, 'json')) io.stdout(`${JSON.stringify(out, null, 2)}\n`);
     io.stderr(
-      `pruned ${result.events} events of ${result.chains} chain(s) before ${until.toISOString()} (${result.partitions} partition(s) dropped)` +
-        (result.uncovered.length > 0 ? `; ${result.uncovered.length} chain(s) kept: not in the export` : '') +
+      `pruned ${result.events} events of ${plan.anchors.length} chain(s) before ${until.toISOString()} (${result.partitions} partition(s) dropped)` +
+        (plan.uncovered.length > 0 ? `; ${plan.uncovered.length} chain(s) kept: no export holds them` : '') +
         '\n',
     );
     return 0;
