@@ -47,8 +47,9 @@ async function isGzip(file: string): Promise<boolean> {
 }
 
 export async function verifyExportFile(file: string, keks: KekRing): Promise<ExportVerdict> {
+  const gzip = await isGzip(file);
   let input: Readable = createReadStream(file);
-  if (await isGzip(file)) input = input.pipe(createGunzip());
+  if (gzip) input = input.pipe(createGunzip());
   // A corrupt gzip stream ends the read with an error, reported at the line reached.
   let streamError: Error | undefined;
   input.on('error', (err) => {
