@@ -212,10 +212,11 @@ create function sidekey_audit_event_time(event text) returns timestamptz
                   '1970-01-01T00:00:00Z'::timestamptz)
 $$;
 
+-- One statement: exactly the rows it deletes are copied (an older sidecar may insert meanwhile).
+with moved as (delete from sidekey_audit_events returning *)
 insert into sidekey_audit_log (chain_id, seq, prev_hash, hash, event, event_time)
-  select chain_id, seq, prev_hash, hash, event, sidekey_audit_event_time(event) from sidekey_audit_events
+  select chain_id, seq, prev_hash, hash, event, sidekey_audit_event_time(event) from moved
   on conflict do nothing;
-delete from sidekey_audit_events;
 
 -- Per chain, the last event removed by \`audit prune\`: verification starts after it.
 create table sidekey_audit_anchors (
