@@ -20,6 +20,7 @@ import {
 import { loadConfig } from '../../config/index.js';
 import { systemRandom } from '../../crypto/index.js';
 import { createKekRing } from '../../kms/index.js';
+import { createLoggers, stderrDestination } from '../../observability/index.js';
 import { type AdminContext, withAdmin } from '../admin-context.js';
 import { flag, option, type Parsed } from '../args.js';
 import { CliError, type CliIo, table, usageError } from '../io.js';
@@ -68,7 +69,9 @@ async function verifyLive(args: Parsed, io: CliIo): Promise<number> {
 async function verifyFile(args: Parsed, io: CliIo): Promise<number> {
   const file = option(args, 'file')!;
   const config = loadConfig(io.env, io.cwd);
-  const keks = await createKekRing(config, { random: systemRandom, warn: (m) => io.stderr(`${m}\n`) });
+  // As withAdmin: notes (a development KEK) go to the log on stderr, at error level unless asked.
+  const loggers = createLoggers(config.logLevel === 'info' ? 'error' : config.logLevel, stderrDestination());
+  const keks = await createKekRing(config, { random: systemRandom, warn: (m) => loggers.log.warn(m) });
   let verdict: Awaited<ReturnType<typeof verifyExportFile>>;
   try {
     verdict = await verifyExportFile(file, keks);
@@ -79,6 +82,7 @@ async function verifyFile(args: Parsed, io: CliIo): Promise<number> {
     throw err;
   } finally {
     for (const k of keks.all()) await k.close();
+    loggers.log.flush();
   }
   if (!verdict.ok) throw new CliError(`${file}: line ${verdict.line}: ${verdict.problem}`);
   if (flag(args, 'json')) io.stdout(`${JSON.stringify(verdict, null, 2)}\n`);
