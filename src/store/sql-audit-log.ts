@@ -59,8 +59,8 @@ export interface AuditLogStore {
   /** Creates the missing daily partitions of `fromDay` … `fromDay + days` (UTC); returns how many. */
   rollForward(fromDay: Date, days: number): Promise<number>;
   partitions(): Promise<AuditPartitionRow[]>;
-  /** The time of the oldest event still stored, if any. */
-  oldestEventTime(): Promise<Date | undefined>;
+  /** Whether any stored event is older than `until` (reads only the partitions before it). */
+  hasEventsBefore(until: Date): Promise<boolean>;
   anchors(): Promise<AuditAnchorRow[]>;
   /**
    * Per chain, the events that precede the cut: from just after the chain's
@@ -120,12 +120,13 @@ export class SqlAuditLog implements AuditLogStore {
     });
   }
 
-  async oldestEventTime(): Promise<Date | undefined> {
-    const r = await this.sql.query<{ t: Date | null }>(
-      `select least((select min(event_time) from sidekey_audit_log),
-                    (select min(sidekey_audit_event_time(event)) from sidekey_audit_events)) as t`,
+  async hasEventsBefore(until: Date): Promise<boolean> {
+    const r = await this.sql.query<{ e: boolean }>(
+      `select exists (select 1 from sidekey_audit_log where event_time < $1)
+           or exists (select 1 from sidekey_audit_events where sidekey_audit_event_time(event) < $1) as e`,
+      [until.toISOString()],
     );
-    return r.rows[0]?.t ?? undefined;
+    return r.rows[0]?.e === true;
   }
 
   async anchors(): Promise<AuditAnchorRow[]> {
@@ -135,6 +136,9 @@ export class SqlAuditLog implements AuditLogStore {
 
   async rangesBefore(until: Date): Promise<AuditRange[]> {
     const r = await this.sql.query(
+      // Only rows before the cut are read (partition pruning): an event at or
+      // after the cut, or a missing one, is a gap in their sequence numbers,
+      // and the run ends at the first gap (seq = anchor + row number).
       `with a as (select chain_id, seq as aseq from sidekey_audit_anchors),
        ev as (
          select chain_id, seq, hash, event_time from sidekey_audit_log
@@ -147,16 +151,10 @@ export class SqlAuditLog implements AuditLogStore {
            from ev e left join a using (chain_id)
           where e.event_time < $1 and e.seq > coalesce(a.aseq, 0)
        ),
-       stop as (
-         select e.chain_id, min(e.seq) as s
-           from ev e left join a using (chain_id)
-          where e.event_time >= $1 and e.seq > coalesce(a.aseq, 0)
-          group by e.chain_id
-       ),
        run as (
          select b.chain_id, min(b.seq) as from_seq, max(b.seq) as to_seq
-           from before b left join stop s using (chain_id)
-          where b.seq = b.aseq + b.rn and (s.s is null or b.seq < s.s)
+           from before b
+          where b.seq = b.aseq + b.rn
           group by b.chain_id
        )
        select run.chain_id, run.from_seq, run.to_seq, b.hash as to_hash
@@ -257,9 +255,11 @@ export class SqlAuditLog implements AuditLogStore {
       );
       const m = /TO \('([^']+)'\)/.exec(part.rows[0]?.bound ?? '');
       if (m === null || new Date(m[1]!).getTime() > until.getTime()) return false;
+      // One index probe per chain (every row's chain is in sidekey_audit_chains), not a scan of the day.
       const kept = await tx.query(
-        `select 1 from ${name} e left join sidekey_audit_anchors a using (chain_id)
-          where a.seq is null or e.seq > a.seq limit 1`,
+        `select 1 from sidekey_audit_chains c left join sidekey_audit_anchors a using (chain_id)
+          where exists (select 1 from ${name} e where e.chain_id = c.chain_id and e.seq > coalesce(a.seq, 0))
+          limit 1`,
       );
       if (kept.rows.length > 0) return false;
       await tx.query(`drop table ${name}`);
