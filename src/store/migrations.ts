@@ -267,6 +267,10 @@ declare
   part text;
   created integer := 0;
 begin
+  -- pg_temp last (it is searched first by default): a caller's temporary
+  -- table must never stand in for one of ours in this security-definer body.
+  perform set_config('search_path',
+    concat_ws(',', (select string_agg(quote_ident(s), ',') from unnest(current_schemas(false)) s), 'pg_temp'), true);
   if days is null or days < 0 or days > 62 or from_day is null then
     raise exception 'days must be 0 to 62';
   end if;

@@ -139,6 +139,20 @@ describe('audit export, prune and verify on a fleet', () => {
     } finally {
       await asSidecar.close();
     }
+    // A temporary table of the caller's never stands in for the log in the security-definer function.
+    const session = await fleet.pg.adminClient();
+    try {
+      await session.query('set role sidekey');
+      await session.query('create temp table sidekey_audit_log (x int)');
+      await session.query('create temp table sidekey_audit_log_default (event_time timestamptz)');
+      const r = await session.query('select sidekey_audit_roll_forward($1::date, 0) as n', [
+        new Date(now + 31 * DAY).toISOString().slice(0, 10),
+      ]);
+      assert.equal(r.rows[0].n, 1);
+      assert.ok(await exists(dayName(new Date(now + 31 * DAY))), 'created beside the real log');
+    } finally {
+      await session.end();
+    }
     assert.ok(
       !capturedLogs.some((l) => l.includes('audit partitions not rolled forward')),
       'both sidecars rolled their partitions forward at start',
