@@ -5,7 +5,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Auditor } from './audit/index.js';
+import { Auditor, startPartitionRoller } from './audit/index.js';
 import type { Config } from './config/index.js';
 import { systemRandom } from './crypto/index.js';
 import { FleetMember, sidecarRecord } from './fleet/index.js';
@@ -91,6 +91,11 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
         log.warn({ err: describeError(err) }, 'the store is not ready yet; serving UNAVAILABLE until it is');
       });
     }
+    // Audit at scale (issue 19): daily audit partitions created ahead, hourly.
+    const roller = startPartitionRoller(store.auditLog, (err) =>
+      log.warn({ err: describeError(err) }, 'audit partitions not rolled forward; retrying in an hour'),
+    );
+    cleanup.push(async () => roller.stop());
 
     writer = new GroupCommitWriter({
       maxRows: config.writer.maxRows,

@@ -2,11 +2,14 @@
  * `sidekey audit verify`: recomputes every chain from its stored events.
  * Reports the first break in each chain: a changed event (hash mismatch), a
  * deleted one (sequence gap or previous-hash mismatch), reordered ones
- * (both), or a chain whose key cannot be unwrapped.
+ * (both), or a chain whose key cannot be unwrapped. A chain that `audit
+ * prune` shortened is verified from its anchor (the last removed event's
+ * sequence number and hash); what was removed is verified from its export
+ * (`audit verify --file`, export-verify.ts).
  */
 import { zeroize } from '../crypto/index.js';
 import { type KekRing, kmsContext } from '../kms/index.js';
-import type { Store } from '../store/index.js';
+import type { AuditRow, Store } from '../store/index.js';
 import { chainHash, GENESIS_HASH } from './chain.js';
 
 export interface ChainReport {
@@ -16,15 +19,64 @@ export interface ChainReport {
   readonly ok: boolean;
   /** Where and how the chain breaks, when it does. */
   readonly problem?: string;
+  /** Set when the chain was pruned: verification started after this event. */
+  readonly anchorSeq?: number;
 }
 
 const PAGE = 1000;
 
+/**
+ * Checks one chain's events in order, starting after `afterSeq` whose hash
+ * is `prevHash` (0 and the genesis hash for a whole chain). Pure.
+ */
+export class ChainVerifier {
+  private expectedSeq: number;
+  private prev: Buffer;
+  events = 0;
+
+  constructor(
+    private readonly key: Buffer,
+    readonly chainId: string,
+    afterSeq = 0,
+    prevHash: Buffer = GENESIS_HASH,
+  ) {
+    this.expectedSeq = afterSeq + 1;
+    this.prev = prevHash;
+  }
+
+  /** The next event's sequence number. */
+  get nextSeq(): number {
+    return this.expectedSeq;
+  }
+
+  /** The hash of the last event checked (or the starting hash). */
+  get lastHash(): Buffer {
+    return this.prev;
+  }
+
+  /** Undefined when `row` is the next link; otherwise what is wrong. */
+  check(row: Pick<AuditRow, 'seq' | 'prevHash' | 'hash' | 'event'>): string | undefined {
+    this.events++;
+    if (row.seq !== this.expectedSeq) {
+      return `event ${this.expectedSeq} is missing (next stored is ${row.seq})`;
+    }
+    if (!row.prevHash.equals(this.prev)) {
+      return `event ${row.seq} does not follow event ${row.seq - 1} (deleted or reordered)`;
+    }
+    const hash = chainHash(this.key, this.chainId, row.seq, row.prevHash, row.event);
+    if (!hash.equals(row.hash)) return `event ${row.seq} was altered (its hash does not match)`;
+    this.prev = row.hash;
+    this.expectedSeq++;
+    return undefined;
+  }
+}
+
 export async function verifyAuditChains(
-  store: Pick<Store, 'listAuditChains' | 'readAuditEvents'>,
+  store: Pick<Store, 'listAuditChains' | 'readAuditEvents' | 'auditLog'>,
   keks: KekRing,
 ): Promise<ChainReport[]> {
   const reports: ChainReport[] = [];
+  const anchors = new Map((await store.auditLog.anchors()).map((a) => [a.chainId, a]));
   for (const chain of await store.listAuditChains()) {
     const kek = keks.byRef(chain.kekRef);
     if (kek === undefined) {
@@ -51,7 +103,10 @@ export async function verifyAuditChains(
       continue;
     }
     try {
-      reports.push(await verifyOne(store, chain.chainId, chain.host, key));
+      const anchor = anchors.get(chain.chainId);
+      const verifier = new ChainVerifier(key, chain.chainId, anchor?.seq ?? 0, anchor?.hash ?? GENESIS_HASH);
+      const report = await verifyOne(store, chain.host, verifier);
+      reports.push(anchor === undefined ? report : { ...report, anchorSeq: anchor.seq });
     } finally {
       zeroize(key);
     }
@@ -61,49 +116,17 @@ export async function verifyAuditChains(
 
 async function verifyOne(
   store: Pick<Store, 'readAuditEvents'>,
-  chainId: string,
   host: string,
-  key: Buffer,
+  verifier: ChainVerifier,
 ): Promise<ChainReport> {
-  let expectedSeq = 1;
-  let prev: Buffer = GENESIS_HASH;
-  let events = 0;
+  const chainId = verifier.chainId;
   for (;;) {
-    const page = await store.readAuditEvents(chainId, expectedSeq - 1, PAGE);
+    const page = await store.readAuditEvents(chainId, verifier.nextSeq - 1, PAGE);
     if (page.length === 0) break;
     for (const row of page) {
-      events++;
-      if (row.seq !== expectedSeq) {
-        return {
-          chainId,
-          host,
-          events,
-          ok: false,
-          problem: `event ${expectedSeq} is missing (next stored is ${row.seq})`,
-        };
-      }
-      if (!row.prevHash.equals(prev)) {
-        return {
-          chainId,
-          host,
-          events,
-          ok: false,
-          problem: `event ${row.seq} does not follow event ${row.seq - 1} (deleted or reordered)`,
-        };
-      }
-      const hash = chainHash(key, chainId, row.seq, row.prevHash, row.event);
-      if (!hash.equals(row.hash)) {
-        return {
-          chainId,
-          host,
-          events,
-          ok: false,
-          problem: `event ${row.seq} was altered (its hash does not match)`,
-        };
-      }
-      prev = row.hash;
-      expectedSeq++;
+      const problem = verifier.check(row);
+      if (problem !== undefined) return { chainId, host, events: verifier.events, ok: false, problem };
     }
   }
-  return { chainId, host, events, ok: true };
+  return { chainId, host, events: verifier.events, ok: true };
 }

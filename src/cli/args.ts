@@ -41,6 +41,9 @@ const OPTIONS = {
   reveal: { type: 'string' },
   // ingest keys (ingest-key rotate, issue 14)
   grace: { type: 'string' },
+  // audit export / prune / verify --file (issue 19)
+  until: { type: 'string' },
+  file: { type: 'string' },
 } as const;
 
 export function parse(argv: readonly string[]): Parsed {

@@ -52,7 +52,13 @@ usage: sidekey [command] [options]
   tokens purge-expired [--tenant T] [--batch-size N] [--json]
                                            delete expired token records (resumable)
   policy get --tenant T --field F [--json] | policy list --tenant T [--json] | policy delete --tenant T --field F
-  audit verify [--json]                    check every audit chain
+  audit verify [--json]                    check every audit chain (a pruned one from its anchor)
+  audit verify --file FILE [--json]        check an export on its own (KMS only, no database)
+  audit export --until TIME|30d --out FILE[.gz]
+                                           write the events before the cut, with what verifies them
+  audit prune --until TIME|30d [--yes] [--force]
+                                           remove exported events before the cut (resumable)
+  audit partitions [--json]                create the coming days' audit partitions; list them
   fleet status [--json]                    every sidecar seen lately: version, last seen, changes applied
   doctor [--json]                          check what serving needs and say what to fix (non-zero on a problem)
   certs dev --out DIR                      development CA and certificates for Postgres mTLS
@@ -103,7 +109,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     case 'reencrypt':
       return (await import('./commands/reencrypt.js')).reencryptCommand(args, io);
     case 'audit':
-      return (await import('./commands/ops.js')).auditCommand(args, io);
+      return (await import('./commands/audit.js')).auditCommand(args, io);
     case 'config':
       return (await import('./commands/ops.js')).configCommand(args, io);
     case 'certs':

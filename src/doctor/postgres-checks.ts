@@ -6,7 +6,7 @@
  */
 import type { StoreConfig } from '../config/index.js';
 import { certificateFileNotAfter } from '../observability/index.js';
-import { SIDECAR_PRIVILEGES, SIDEKEY_TABLES } from '../store/grants.js';
+import { SIDECAR_FUNCTIONS, SIDECAR_PRIVILEGES, SIDEKEY_TABLES } from '../store/grants.js';
 import { MIGRATIONS, StoreAuthError, StoreConfigError, StoreUnavailableError } from '../store/index.js';
 import { openPostgresSqlClient } from '../store/postgres.js';
 import { resolveConnection } from '../store/postgres-connection.js';
@@ -126,6 +126,7 @@ async function grantsCheck(sql: SqlClient, role: string): Promise<CheckResult> {
   const missing: string[] = [];
   for (const table of SIDEKEY_TABLES) {
     const privileges = SIDECAR_PRIVILEGES[table];
+    if (privileges.length === 0) continue; // operator-only (the audit retention records)
     const r = await sql.query<Record<string, boolean | null>>(
       `select ${privileges.map((p, i) => `has_table_privilege(current_user, to_regclass($1)::oid, '${p}') as p${i}`).join(', ')}
         where to_regclass($1) is not null`,
@@ -135,6 +136,15 @@ async function grantsCheck(sql: SqlClient, role: string): Promise<CheckResult> {
     if (row === undefined) continue; // the table is missing: the schema check says so
     const lacking = privileges.filter((_, i) => row[`p${i}`] !== true);
     if (lacking.length > 0) missing.push(`${lacking.join(', ')} on ${table}`);
+  }
+  // The audit partition roll-forward every sidecar calls (migration 8).
+  for (const fn of SIDECAR_FUNCTIONS) {
+    const r = await sql.query<{ ok: boolean | null }>(
+      `select has_function_privilege(current_user, to_regprocedure($1), 'execute') as ok
+        where to_regprocedure($1) is not null`,
+      [fn],
+    );
+    if (r.rows[0] !== undefined && r.rows[0].ok !== true) missing.push(`execute on function ${fn}`);
   }
   if (missing.length > 0)
     return fail(

@@ -13,6 +13,9 @@ describe('sidecarGrants', () => {
     assert.match(sql, /grant select, insert, delete on sidekey_tokens to "sidekey";/);
     assert.match(sql, /grant select, insert on sidekey_audit_chains to "sidekey";/);
     assert.match(sql, /grant select, insert on sidekey_audit_events to "sidekey";/);
+    assert.match(sql, /grant select, insert on sidekey_audit_log to "sidekey";/);
+    assert.doesNotMatch(sql, /on sidekey_audit_(anchors|exports|export_chains|prunes|log_default) to/);
+    assert.match(sql, /grant execute on function sidekey_audit_roll_forward\(date, integer\) to "sidekey";/);
     assert.match(sql, /grant select on sidekey_schema_migrations to "sidekey";/);
     assert.match(sql, /grant select, insert, update on sidekey_sidecars to "sidekey";/);
     assert.match(sql, /grant select on sidekey_changes to "sidekey";/);

@@ -26,6 +26,13 @@ export const SIDEKEY_TABLES = [
   'sidekey_changes',
   'sidekey_subject_keys',
   'sidekey_ingest_keys',
+  // Audit at scale (migration 8, issue 19).
+  'sidekey_audit_log',
+  'sidekey_audit_log_default',
+  'sidekey_audit_anchors',
+  'sidekey_audit_exports',
+  'sidekey_audit_export_chains',
+  'sidekey_audit_prunes',
 ] as const;
 
 export type SidekeyTable = (typeof SIDEKEY_TABLES)[number];
@@ -52,7 +59,20 @@ export const SIDECAR_PRIVILEGES: Readonly<Record<SidekeyTable, readonly string[]
   // A sidecar creates a tenant's first ingest key pairs on first use;
   // rotating and destroying them stays with the operator.
   sidekey_ingest_keys: ['select', 'insert'],
+  // Sidecars append audit events through the partitioned parent (partitions
+  // need no grant of their own); export, prune and their records are the
+  // operator's. Partitions are created ahead by calling the security-definer
+  // function sidekey_audit_roll_forward (SIDECAR_FUNCTIONS), never by DDL.
+  sidekey_audit_log: ['select', 'insert'],
+  sidekey_audit_log_default: [],
+  sidekey_audit_anchors: [],
+  sidekey_audit_exports: [],
+  sidekey_audit_export_chains: [],
+  sidekey_audit_prunes: [],
 };
+
+/** Functions the sidecar role may execute (migration 8 revokes them from PUBLIC). */
+export const SIDECAR_FUNCTIONS = ['sidekey_audit_roll_forward(date, integer)'] as const;
 
 export function isValidRoleName(role: string): boolean {
   return ROLE.test(role);
@@ -73,7 +93,11 @@ export function sidecarGrants(role: string): string {
   const r = quoteRole(role);
   const lines = [`revoke all on ${SIDEKEY_TABLES.join(', ')} from ${r};`];
   for (const table of SIDEKEY_TABLES) {
-    lines.push(`grant ${SIDECAR_PRIVILEGES[table].join(', ')} on ${table} to ${r};`);
+    const privileges = SIDECAR_PRIVILEGES[table];
+    if (privileges.length > 0) lines.push(`grant ${privileges.join(', ')} on ${table} to ${r};`);
+  }
+  for (const fn of SIDECAR_FUNCTIONS) {
+    lines.push(`revoke all on function ${fn} from ${r};`, `grant execute on function ${fn} to ${r};`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -228,6 +228,130 @@ create table sidekey_ingest_keys (
 );
 `,
   },
+  {
+    version: 8,
+    name: 'time-partitioned audit log, exports, prunes and anchors',
+    // Issue 19 (docs/architecture.md ADR-18, docs/formats.md §21). Additive:
+    // events move to sidekey_audit_log, partitioned by range of event_time
+    // (the event's own time, taken from its text, so a retried insert lands
+    // on the same row and ON CONFLICT still makes writes idempotent). The old
+    // table stays: a sidecar of an earlier release keeps inserting there
+    // during a rolling upgrade, and sidekey_audit_roll_forward() moves such
+    // rows over. The default partition catches any day without a partition.
+    // Partitions are created ahead by that function (security definer, so
+    // the sidecar role can call it without any DDL privilege); it attaches a
+    // new table (SHARE UPDATE EXCLUSIVE on the parent) instead of CREATE …
+    // PARTITION OF, so inserts never wait for it.
+    sql: `
+create table sidekey_audit_log (
+  chain_id    text not null references sidekey_audit_chains (chain_id),
+  seq         bigint not null check (seq > 0),
+  prev_hash   bytea not null,
+  hash        bytea not null,
+  event       text not null,
+  event_time  timestamptz not null,
+  primary key (chain_id, seq, event_time)
+) partition by range (event_time);
+create table sidekey_audit_log_default partition of sidekey_audit_log default;
+
+-- The event's time as written first in its text (eventText); epoch when absent.
+create function sidekey_audit_event_time(event text) returns timestamptz
+  language sql immutable strict set search_path from current as $$
+  select coalesce(substring(event from '^\\{"time":"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z)"')::timestamptz,
+                  '1970-01-01T00:00:00Z'::timestamptz)
+$$;
+
+-- One statement: exactly the rows it deletes are copied (an older sidecar may insert meanwhile).
+with moved as (delete from sidekey_audit_events returning *)
+insert into sidekey_audit_log (chain_id, seq, prev_hash, hash, event, event_time)
+  select chain_id, seq, prev_hash, hash, event, sidekey_audit_event_time(event) from moved
+  on conflict do nothing;
+
+-- Per chain, the last event removed by \`audit prune\`: verification starts after it.
+create table sidekey_audit_anchors (
+  chain_id    text primary key references sidekey_audit_chains (chain_id),
+  seq         bigint not null check (seq > 0),
+  hash        bytea not null,
+  pruned_at   timestamptz not null default now()
+);
+
+-- Every completed \`audit export\` and, per chain, the sequence numbers it holds.
+create table sidekey_audit_exports (
+  export_id   text primary key,
+  until       timestamptz not null,
+  events      bigint not null,
+  chains      integer not null,
+  sha256      text not null,
+  created_at  timestamptz not null default now()
+);
+create table sidekey_audit_export_chains (
+  export_id   text not null references sidekey_audit_exports (export_id),
+  chain_id    text not null,
+  from_seq    bigint not null,
+  to_seq      bigint not null,
+  to_hash     bytea not null,
+  primary key (export_id, chain_id)
+);
+
+-- \`audit prune\` runs: a running one is finished by the next run.
+create table sidekey_audit_prunes (
+  prune_id    text primary key,
+  until       timestamptz not null,
+  export_id   text,
+  state       text not null default 'running' check (state in ('running', 'done')),
+  events      bigint not null default 0,
+  partitions  integer not null default 0,
+  started_at  timestamptz not null default now(),
+  finished_at timestamptz
+);
+
+-- Creates the daily partitions of [from_day, from_day + days] that do not
+-- exist (skipping a day the default partition already holds rows of) and
+-- moves rows an older sidecar wrote into sidekey_audit_events. Returns the
+-- number of partitions created.
+create function sidekey_audit_roll_forward(from_day date, days integer) returns integer
+  language plpgsql security definer set search_path from current as $$
+declare
+  d date;
+  part text;
+  created integer := 0;
+begin
+  -- pg_temp last (it is searched first by default): a caller's temporary
+  -- table must never stand in for one of ours in this security-definer body.
+  perform set_config('search_path',
+    concat_ws(',', (select string_agg(quote_ident(s), ',') from unnest(current_schemas(false)) s), 'pg_temp'), true);
+  if days is null or days < 0 or days > 62 or from_day is null then
+    raise exception 'days must be 0 to 62';
+  end if;
+  -- One roller at a time (every sidecar calls this); the others skip.
+  if not pg_try_advisory_xact_lock(7419001) then
+    return 0;
+  end if;
+  set local lock_timeout = '2s';
+  for i in 0 .. days loop
+    d := from_day + i;
+    part := 'sidekey_audit_log_' || to_char(d, 'YYYYMMDD');
+    continue when to_regclass(part) is not null;
+    continue when exists (
+      select 1 from sidekey_audit_log_default
+       where event_time >= d::timestamp at time zone 'UTC' and event_time < (d + 1)::timestamp at time zone 'UTC');
+    execute format('create table %I (like sidekey_audit_log including defaults including constraints)', part);
+    execute format('alter table %I add constraint %I check (event_time >= %L and event_time < %L)',
+      part, part || '_range', d::timestamp at time zone 'UTC', (d + 1)::timestamp at time zone 'UTC');
+    execute format('alter table sidekey_audit_log attach partition %I for values from (%L) to (%L)',
+      part, d::timestamp at time zone 'UTC', (d + 1)::timestamp at time zone 'UTC');
+    execute format('alter table %I drop constraint %I', part, part || '_range');
+    created := created + 1;
+  end loop;
+  with moved as (delete from sidekey_audit_events returning *)
+  insert into sidekey_audit_log (chain_id, seq, prev_hash, hash, event, event_time)
+    select chain_id, seq, prev_hash, hash, event, sidekey_audit_event_time(event) from moved
+    on conflict do nothing;
+  return created;
+end $$;
+revoke all on function sidekey_audit_roll_forward(date, integer) from public;
+`,
+  },
 ];
 
 /** The newest version (not the last entry: a lower version may be appended after a higher one). */

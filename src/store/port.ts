@@ -7,8 +7,17 @@
  * fingerprints — never a value, a plaintext key or an ORK.
  */
 import type { FleetRegistry } from './fleet-registry.js';
+import type { AuditLogStore } from './sql-audit-log.js';
 
 export type { ChangeRow, FleetRegistry, SidecarRecord, SidecarRow } from './fleet-registry.js';
+export type {
+  AuditAnchorRow,
+  AuditExportRow,
+  AuditLogStore,
+  AuditPartitionRow,
+  AuditPruneRow,
+  AuditRange,
+} from './sql-audit-log.js';
 
 export type TekState = 'primary' | 'active' | 'retired' | 'destroyed';
 export type OrkState = 'active' | 'revoked';
@@ -368,6 +377,9 @@ export interface Store {
 
   /** The fleet registry: sidecars and the numbered changes they acknowledge (src/fleet). */
   readonly fleet: FleetRegistry;
+
+  /** Audit at scale: daily partitions, exports, anchors and prunes (migration 8, sql-audit-log.ts). */
+  readonly auditLog: AuditLogStore;
 
   // Expiry (sql-expiry.ts).
 

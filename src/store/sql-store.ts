@@ -19,6 +19,7 @@ import type {
   TokenRow,
   WriteBatch,
 } from './port.js';
+import { SqlAuditLog } from './sql-audit-log.js';
 import { type SqlClient, toBuffer } from './sql-client.js';
 import { SqlIngestKeys } from './sql-ingest-keys.js';
 import { hex, type Row, tenantKeyRow, tokenRow } from './sql-rows.js';
@@ -33,6 +34,8 @@ import { hex, type Row, tenantKeyRow, tokenRow } from './sql-rows.js';
  */
 export class SqlStore extends SqlIngestKeys implements Store {
   readonly fleet = new SqlFleetRegistry(this.sql);
+  /** Audit partitions, export and prune records (migration 8, sql-audit-log.ts). */
+  readonly auditLog = new SqlAuditLog(this.sql);
 
   constructor(
     readonly kind: 'embedded' | 'postgres',
@@ -233,11 +236,11 @@ export class SqlStore extends SqlIngestKeys implements Store {
           where (select count(*) from expired) >= 0
          on conflict (token) do nothing
        ), audit as (
-         insert into sidekey_audit_events (chain_id, seq, prev_hash, hash, event)
-         select chain_id, seq, decode(prev_hash, 'hex'), decode(hash, 'hex'), event
+         insert into sidekey_audit_log (chain_id, seq, prev_hash, hash, event, event_time)
+         select chain_id, seq, decode(prev_hash, 'hex'), decode(hash, 'hex'), event, sidekey_audit_event_time(event)
            from unnest($7::text[], $8::bigint[], $9::text[], $10::text[], $11::text[])
                 as u(chain_id, seq, prev_hash, hash, event)
-         on conflict (chain_id, seq) do nothing
+         on conflict (chain_id, seq, event_time) do nothing
        )
        select 1`,
       [
@@ -305,8 +308,13 @@ export class SqlStore extends SqlIngestKeys implements Store {
 
   async readAuditEvents(chainId: string, afterSeq: number, limit: number): Promise<AuditRow[]> {
     const r = await this.sql.query(
-      `select chain_id, seq, prev_hash, hash, event from sidekey_audit_events
-        where chain_id = $1 and seq > $2 order by seq limit $3`,
+      // The partitioned log (migration 8) and what an older sidecar may still
+      // have written into the table before it, not yet moved over.
+      `select chain_id, seq, prev_hash, hash, event from (
+         select chain_id, seq, prev_hash, hash, event from sidekey_audit_log where chain_id = $1 and seq > $2
+         union all
+         select chain_id, seq, prev_hash, hash, event from sidekey_audit_events where chain_id = $1 and seq > $2
+       ) e order by seq limit $3`,
       [chainId, afterSeq, limit],
     );
     return r.rows.map((x) => ({

@@ -34,7 +34,7 @@ before(async () => {
   await d.stop();
   const db = await PGlite.create(join(pristine, 'pgdata'));
   const r = await db.query<{ chain_id: string; n: number }>(
-    'select chain_id, count(*)::int as n from sidekey_audit_events group by chain_id order by n desc limit 1',
+    'select chain_id, count(*)::int as n from sidekey_audit_log group by chain_id order by n desc limit 1',
   );
   await db.close();
   chainId = r.rows[0]!.chain_id;
@@ -67,7 +67,7 @@ describe('sidekey audit verify', () => {
   it('the log stream carries every stored event byte for byte, with its chain, seq and hash', async () => {
     const db = await PGlite.create(join(pristine, 'pgdata'));
     const r = await db.query<{ seq: number; hash: string; event: string }>(
-      "select seq::int as seq, encode(hash, 'hex') as hash, event from sidekey_audit_events where chain_id = $1 order by seq",
+      "select seq::int as seq, encode(hash, 'hex') as hash, event from sidekey_audit_log where chain_id = $1 order by seq",
       [chainId],
     );
     await db.close();
@@ -91,7 +91,7 @@ describe('sidekey audit verify', () => {
 
   it('the stored events carry no value', async () => {
     const db = await PGlite.create(join(pristine, 'pgdata'));
-    const r = await db.query<{ event: string }>('select event from sidekey_audit_events');
+    const r = await db.query<{ event: string }>('select event from sidekey_audit_log');
     await db.close();
     const all = r.rows.map((x) => x.event).join('\n');
     for (const v of ['"one"', '"two"', '"three"']) assert.ok(!all.includes(v));
@@ -110,8 +110,8 @@ describe('sidekey audit verify', () => {
   const cases: [string, () => string, () => RegExp][] = [
     [
       'events renumbered to hide a deletion',
-      () => `delete from sidekey_audit_events where ${where(2)};
-       update sidekey_audit_events set seq = seq - 1 where seq > 2 and chain_id = '{chain}'`,
+      () => `delete from sidekey_audit_log where ${where(2)};
+       update sidekey_audit_log set seq = seq - 1 where seq > 2 and chain_id = '{chain}'`,
       () => /event 2 does not follow event 1/,
     ],
   ];
@@ -120,7 +120,7 @@ describe('sidekey audit verify', () => {
       [
         `${label} event edited`,
         () =>
-          `update sidekey_audit_events set event = replace(event, '"tenant":"demo"', '"tenant":"dem0"') where ${where(seqOf())}`,
+          `update sidekey_audit_log set event = replace(event, '"tenant":"demo"', '"tenant":"dem0"') where ${where(seqOf())}`,
         () => new RegExp(`event ${seqOf()} was altered`),
       ],
       [
@@ -128,9 +128,9 @@ describe('sidekey audit verify', () => {
         `${label} event reordered`,
         () => {
           const a = Math.min(seqOf(), lastSeq - 1);
-          return `update sidekey_audit_events set seq = ${lastSeq + 1000} where ${where(a)};
-            update sidekey_audit_events set seq = ${a} where ${where(a + 1)};
-            update sidekey_audit_events set seq = ${a + 1} where ${where(lastSeq + 1000)}`;
+          return `update sidekey_audit_log set seq = ${lastSeq + 1000} where ${where(a)};
+            update sidekey_audit_log set seq = ${a} where ${where(a + 1)};
+            update sidekey_audit_log set seq = ${a + 1} where ${where(lastSeq + 1000)}`;
         },
         () => new RegExp(`event ${Math.min(seqOf(), lastSeq - 1)} does not follow`),
       ],
@@ -138,7 +138,7 @@ describe('sidekey audit verify', () => {
         `${label} event's content swapped with its neighbour's`,
         () => {
           const a = Math.min(seqOf(), lastSeq - 1);
-          return `update sidekey_audit_events x set event = y.event from sidekey_audit_events y
+          return `update sidekey_audit_log x set event = y.event from sidekey_audit_log y
             where x.chain_id = '{chain}' and y.chain_id = x.chain_id and ((x.seq = ${a} and y.seq = ${a + 1}) or (x.seq = ${a + 1} and y.seq = ${a}))`;
         },
         () => new RegExp(`event ${Math.min(seqOf(), lastSeq - 1)} was altered`),
@@ -147,7 +147,7 @@ describe('sidekey audit verify', () => {
     if (label !== 'the last') {
       cases.push([
         `${label} event deleted`,
-        () => `delete from sidekey_audit_events where ${where(seqOf())}`,
+        () => `delete from sidekey_audit_log where ${where(seqOf())}`,
         () => new RegExp(`event ${seqOf()} is missing`),
       ]);
     }
@@ -167,7 +167,7 @@ describe('sidekey audit verify', () => {
     // chain's length, which an operator compares with the log stream's last seq
     // (docs/audit.md; docs/threat-model.md, "Repudiation").
     const dir = await tampered(
-      `delete from sidekey_audit_events where ${where(lastSeq).replaceAll('{chain}', chainId)}`,
+      `delete from sidekey_audit_log where ${where(lastSeq).replaceAll('{chain}', chainId)}`,
     );
     const r = await sidekey(['audit', 'verify'], { SIDEKEY_DATA_DIR: dir });
     assert.equal(r.code, 0, r.stderr);

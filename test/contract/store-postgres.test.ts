@@ -130,6 +130,13 @@ describe('postgres: sidecar role privileges', () => {
       `update sidekey_tokens set field = 'x'`,
       `update sidekey_audit_events set event = '{}'`,
       `delete from sidekey_audit_events`,
+      // Migration 8 (issue 19): the partitioned log, its partitions and the prune records.
+      `update sidekey_audit_log set event = '{}'`,
+      `delete from sidekey_audit_log`,
+      `delete from sidekey_audit_log_default`,
+      `insert into sidekey_audit_anchors (chain_id, seq, hash) values ('x', 1, '\\x00')`,
+      `delete from sidekey_audit_exports`,
+      `update sidekey_audit_prunes set state = 'done'`,
       `delete from sidekey_audit_chains`,
       `truncate sidekey_tokens`,
       `update sidekey_schema_migrations set version = 99`,

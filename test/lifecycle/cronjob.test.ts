@@ -62,3 +62,41 @@ describe('operator CronJob examples', () => {
     assert.equal(parsed.values.json, true);
   });
 });
+
+describe('audit retention CronJob example (issue 19)', () => {
+  const RETENTION_FILE = fileURLToPath(
+    new URL('../../deploy/kustomize/examples/audit-retention-cronjob.yaml', import.meta.url),
+  );
+
+  it('exports (init container) then prunes, as the operator, each command accepted by the CLI', async () => {
+    const docs = parseAllDocuments(readFileSync(RETENTION_FILE, 'utf8')).map((d) => d.toJS());
+    assert.equal(docs.length, 1);
+    const cron = docs[0];
+    await assertValidObject(cron, RETENTION_FILE);
+    assert.equal(cron.kind, 'CronJob');
+    assert.equal(cron.spec.concurrencyPolicy, 'Forbid');
+    const pod = cron.spec.jobTemplate.spec.template.spec;
+    const [exporter] = pod.initContainers;
+    const [pruner] = pod.containers;
+    assert.deepEqual(exporter.args.slice(0, 4), ['audit', 'export', '--until', '30d']);
+    assert.match(exporter.args[5], /^\/archive\/audit-\$\(POD_NAME\)\.jsonl\.gz$/, 'one gzip file per run');
+    assert.deepEqual(pruner.args, ['audit', 'prune', '--until', '30d', '--yes', '--json']);
+    for (const c of [exporter, pruner]) {
+      const parsed = parse(c.args.slice(1));
+      assert.equal(parsed.values.until, '30d');
+      const env = Object.fromEntries(
+        c.env
+          .filter((e: { value?: string }) => e.value)
+          .map((e: { name: string; value: string }) => [e.name, e.value]),
+      );
+      assert.match(env.SIDEKEY_PG_URL, /^postgres:\/\/sidekey_ops@/, 'the operator role');
+      assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+      assert.ok(c.volumeMounts.some((m: { mountPath: string }) => m.mountPath === '/archive'));
+    }
+    assert.equal(
+      pod.volumes.find((v: { persistentVolumeClaim?: unknown }) => v.persistentVolumeClaim)
+        .persistentVolumeClaim.claimName,
+      'sidekey-audit-archive',
+    );
+  });
+});

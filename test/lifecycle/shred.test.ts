@@ -184,7 +184,7 @@ describe('tenant shred', () => {
     }
 
     const audit = await fleet.pg.adminQuery<{ event: string }>(
-      `select event from sidekey_audit_events where event like '%"tenant.%'`,
+      `select event from sidekey_audit_log where event like '%"tenant.%'`,
     );
     const ops = audit.map((a) => JSON.parse(a.event)).map((e) => `${e.operation}:${e.outcome}:${e.tenant}`);
     for (const want of [

@@ -51,7 +51,7 @@ const issue = async (label: string, ...scope: string[]) => {
 const orkList = async (): Promise<{ id: string; allow: string[]; reveal: string; label: string }[]> =>
   JSON.parse((await ops(['ork', 'list', '--tenant', TENANT, '--json'])).stdout);
 const auditEvents = async () =>
-  (await fleet.pg.adminQuery<{ event: string }>('select event from sidekey_audit_events')).map(
+  (await fleet.pg.adminQuery<{ event: string }>('select event from sidekey_audit_log')).map(
     (r) => JSON.parse(r.event) as Record<string, unknown>,
   );
 

@@ -65,6 +65,8 @@ export interface TestPostgres {
   restart(): Promise<void>;
   /** As the superuser over the private unix socket, in database `sidekey` unless told. */
   adminQuery<R = Record<string, unknown>>(sql: string, params?: unknown[], database?: string): Promise<R[]>;
+  /** A connected superuser session (the caller ends it): to hold a lock or a transaction open. */
+  adminClient(database?: string): Promise<pg.Client>;
   /** Runs a psql script file as the superuser over the private unix socket; returns its output. */
   psqlFile(file: string, database?: string): string;
   /** Stops the server and removes every file. */
@@ -312,6 +314,11 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<TestPos
         ]);
       },
       adminQuery,
+      async adminClient(database = DATABASE) {
+        const c = new pg.Client({ host: sockDir, port, user: 'postgres', database });
+        await c.connect();
+        return c;
+      },
       psqlFile(file: string, database = 'postgres') {
         const r = spawnSync(
           join(bin, 'psql'),

@@ -1,5 +1,5 @@
-/** migrate, keys status, audit verify, config print, certs dev. */
-import { verifyAuditChains } from '../../audit/index.js';
+/** migrate, keys status, config print, certs dev (audit: audit.ts). */
+import { rollAuditPartitions } from '../../audit/index.js';
 import { runCertsDev } from '../../certs/index.js';
 import { loadConfig, redactedConfig } from '../../config/index.js';
 import { withAdmin } from '../admin-context.js';
@@ -13,6 +13,8 @@ export async function migrateCommand(args: Parsed, io: CliIo): Promise<number> {
     async (ctx) => {
       const versions = await ctx.store.migrate();
       await ctx.store.grantSidecar(sidecarRole);
+      // The audit log's partitions for today and the coming days (issue 19).
+      await rollAuditPartitions(ctx.store.auditLog);
       return versions;
     },
     { migrateEmbedded: false },
@@ -64,28 +66,6 @@ export async function keysCommand(args: Parsed, io: CliIo): Promise<number> {
     const c = subjects.find((x) => x.tenant === t);
     return { keys: c?.subjects ?? 0, records: c?.records ?? 0 };
   }
-}
-
-export async function auditCommand(args: Parsed, io: CliIo): Promise<number> {
-  if (args.positionals[0] !== 'verify') throw usageError('usage: sidekey audit verify [--json]');
-  const reports = await withAdmin(io, (ctx) => verifyAuditChains(ctx.store, ctx.keks));
-  const broken = reports.filter((r) => !r.ok);
-  if (flag(args, 'json')) io.stdout(`${JSON.stringify(reports, null, 2)}\n`);
-  else {
-    for (const r of reports) {
-      io.stdout(
-        `${r.ok ? 'ok    ' : 'BROKEN'} chain ${r.chainId} (${r.host}): ${r.events} events${r.problem ? `; ${r.problem}` : ''}\n`,
-      );
-    }
-  }
-  if (broken.length > 0) {
-    const first = broken[0]!;
-    throw new CliError(
-      `audit verification failed: chain ${first.chainId}: ${first.problem} (${broken.length} broken chain(s))`,
-    );
-  }
-  io.stderr(`verified ${reports.length} chain(s), ${reports.reduce((n, r) => n + r.events, 0)} events\n`);
-  return 0;
 }
 
 export async function configCommand(args: Parsed, io: CliIo): Promise<number> {
