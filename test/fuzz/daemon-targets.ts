@@ -12,20 +12,14 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import type { IngestKey } from '../../clients/browser/sidekey-seal.js';
 import { newToken, systemRandom } from '../../src/crypto/index.js';
 import { ERROR_CODES, GrpcStatus, grpcStatusOf, httpStatusOf } from '../../src/errors/index.js';
 import type { SidekeyClient } from '../../src/transport/grpc/generated/sidekey/v1/Sidekey.js';
-import {
-  callGrpc,
-  callRaw,
-  METHODS,
-  type Method,
-  metadataOf,
-  rawClient,
-  sidekeyClient,
-} from '../grpc/support.js';
+import { type AnyMethod, callGrpc, callRaw, metadataOf, rawClient, sidekeyClient } from '../grpc/support.js';
 import { capturedLogs, startTestDaemon, type TestDaemon } from '../support/daemon.js';
 import { call, post } from '../support/http.js';
+import { sealWith } from '../support/seal.js';
 import { keyMaterial, type Secret, secretsIn } from '../support/secrets.js';
 import {
   type BodyContext,
@@ -47,14 +41,24 @@ const PATH: Record<Endpoint, string> = {
   encrypt: '/v1/encrypt',
   decrypt: '/v1/decrypt',
   delete: '/v1/tokens/delete',
+  forget: '/v1/subjects/forget',
+  ingestKeys: '/v1/ingest/keys',
+  tokenizeSealed: '/v1/tokenize',
+  encryptSealed: '/v1/encrypt',
 };
-const METHOD: Record<Endpoint, Method> = {
+const METHOD: Record<Endpoint, AnyMethod> = {
   tokenize: 'Tokenize',
   detokenize: 'Detokenize',
   encrypt: 'Encrypt',
   decrypt: 'Decrypt',
   delete: 'DeleteTokens',
+  forget: 'ForgetSubjects',
+  ingestKeys: 'GetIngestKeys',
+  tokenizeSealed: 'Tokenize',
+  encryptSealed: 'Encrypt',
 };
+/** The target's name: its route, and what kind of body when two targets share one. */
+const label = (endpoint: Endpoint) => (endpoint.endsWith('Sealed') ? ' (sealed items)' : '');
 
 interface Harness {
   readonly d: TestDaemon;
@@ -87,6 +91,19 @@ export function daemonHarness(): Promise<Harness> {
     });
     assert.equal(t.status, 200, t.text);
     assert.equal(e.status, 200, e.text);
+    // Sealed strings of marked values, one per suite (issue 14), and a subject's record (issue 13).
+    const ingest = await post(d.url, '/v1/ingest/keys', d.ork, { tenant: TENANT });
+    assert.equal(ingest.status, 200, ingest.text);
+    const sealed: string[] = [];
+    for (const key of ingest.body.keys as IngestKey[])
+      sealed.push(...(await sealWith(key, TENANT, FIELD, [`${SECRET_MARK}sealed`, `${SECRET_MARK}s2`])));
+    const s = await post(d.url, '/v1/tokenize', d.ork, {
+      tenant: TENANT,
+      field: FIELD,
+      values: [`${SECRET_MARK}subject`],
+      subject: 'user-42',
+    });
+    assert.equal(s.status, 200, s.text);
     const [row] = await d.daemon.store.getTokens([t.body.tokens[0]]);
     assert.ok(row !== undefined);
     const keys = await keyMaterial(d.dataDir, d.daemon.store, d.ork, FIELD);
@@ -94,7 +111,13 @@ export function daemonHarness(): Promise<Harness> {
       d,
       grpc,
       logMark,
-      context: { tenant: TENANT, field: FIELD, tokens: t.body.tokens, ciphertexts: e.body.ciphertexts },
+      context: {
+        tenant: TENANT,
+        field: FIELD,
+        tokens: [...t.body.tokens, ...s.body.tokens],
+        ciphertexts: e.body.ciphertexts,
+        sealed,
+      },
       secrets: keys.secrets,
       stored: {
         token: row.token,
@@ -166,7 +189,7 @@ function afterAllLogs(h: Harness): void {
 
 function httpEndpoint(endpoint: Endpoint): FuzzTarget {
   return {
-    name: `HTTP ${PATH[endpoint]}`,
+    name: `HTTP ${PATH[endpoint]}${label(endpoint)}`,
     budget: 60,
     async prepare() {
       const h = await daemonHarness();
@@ -301,10 +324,15 @@ function protoTyped(body: unknown, endpoint: Endpoint): Record<string, unknown> 
     encrypt: 'plaintexts',
     decrypt: 'ciphertexts',
     delete: 'tokens',
+    forget: 'subjects',
+    ingestKeys: undefined,
+    tokenizeSealed: 'sealedValues',
+    encryptSealed: 'sealedPlaintexts',
   };
   for (const [k, v] of Object.entries(o)) {
     if (k === arrays[endpoint] && Array.isArray(v)) out[k] = v.filter((x) => typeof x === 'string');
-    else if (['tenant', 'field', 'purpose', 'context'].includes(k) && typeof v === 'string') out[k] = v;
+    else if (['tenant', 'field', 'purpose', 'context', 'subject'].includes(k) && typeof v === 'string')
+      out[k] = v;
   }
   return out;
 }
@@ -324,7 +352,7 @@ function checkGrpc(h: Harness, r: Awaited<ReturnType<typeof callGrpc>>, what: st
 
 function grpcMethod(endpoint: Endpoint): FuzzTarget {
   return {
-    name: `gRPC ${METHOD[endpoint]}`,
+    name: `gRPC ${METHOD[endpoint]}${label(endpoint)}`,
     budget: 50,
     async prepare() {
       const h = await daemonHarness();
@@ -359,10 +387,10 @@ const grpcWire: FuzzTarget = {
     const h = await daemonHarness();
     // biome-ignore lint/suspicious/noExplicitAny: the generated client class carries its service definition
     const service = (h.grpc.constructor as any).service as Record<
-      Method,
+      AnyMethod,
       { requestSerialize(o: object): Buffer }
     >;
-    const raw = rawClient(h.d.daemon.grpcSocket, METHODS);
+    const raw = rawClient(h.d.daemon.grpcSocket, [...new Set(Object.values(METHOD))]);
     const valid = (endpoint: Endpoint) =>
       service[METHOD[endpoint]].requestSerialize(
         protoTyped(
@@ -375,6 +403,9 @@ const grpcWire: FuzzTarget = {
             plaintexts: ['wire-p'],
             tokens: h.context.tokens,
             ciphertexts: h.context.ciphertexts,
+            subjects: ['user-43'],
+            sealedValues: h.context.sealed,
+            sealedPlaintexts: h.context.sealed,
             purpose: 'p',
             context: 'c',
           },

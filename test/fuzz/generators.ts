@@ -133,14 +133,75 @@ function nearArray(valid: fc.Arbitrary<string>): fc.Arbitrary<unknown> {
   );
 }
 
-export type Endpoint = 'tokenize' | 'detokenize' | 'encrypt' | 'decrypt' | 'delete';
-export const ENDPOINTS: readonly Endpoint[] = ['tokenize', 'detokenize', 'encrypt', 'decrypt', 'delete'];
+export type Endpoint =
+  | 'tokenize'
+  | 'detokenize'
+  | 'encrypt'
+  | 'decrypt'
+  | 'delete'
+  // v1.1: data subjects (issue 13), end-to-end encrypted ingest (issue 14).
+  | 'forget'
+  | 'ingestKeys'
+  | 'tokenizeSealed'
+  | 'encryptSealed';
+export const ENDPOINTS: readonly Endpoint[] = [
+  'tokenize',
+  'detokenize',
+  'encrypt',
+  'decrypt',
+  'delete',
+  'forget',
+  'ingestKeys',
+  'tokenizeSealed',
+  'encryptSealed',
+];
+
+/**
+ * Sealed strings (`hpke:<keyId>:<enc>:<ciphertext>`) near valid ones: each
+ * part mutated, parts swapped between strings, bytes of the ciphertext
+ * flipped (a tampered value must be refused like any other).
+ */
+export function sealedStrings(valid: readonly string[]): fc.Arbitrary<string> {
+  const base = fc.constantFrom(...valid);
+  const parts = (s: string) => s.split(':');
+  return fc.oneof(
+    base,
+    base.chain(mutateString),
+    fc.tuple(base, base).map(([a, b]) => {
+      const [p, k, e] = parts(a);
+      return [p, k, e, parts(b)[3]].join(':');
+    }),
+    fc.tuple(base, fc.nat({ max: 3 })).chain(([s, i]) =>
+      mutateString(parts(s)[i] ?? '').map((m) => {
+        const ps = parts(s);
+        ps[i] = m;
+        return ps.join(':');
+      }),
+    ),
+    base.chain((s) => {
+      const ps = parts(s);
+      const ct = fromBase64Url(ps[3] ?? '') ?? Buffer.alloc(0);
+      return mutateBytes(ct).map((b) => [...ps.slice(0, 3), toBase64Url(b)].join(':'));
+    }),
+    fc.constantFrom('hpke:', 'hpke:x:y:z', 'hpke::::', 'HPKE:a:b:c'),
+    secretValue,
+  );
+}
+
+/** A subject id near `user-42` (`^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$`). */
+const subjects = fc.oneof(
+  fc.constantFrom('user-42', 'user-43', 'a', `u${'x'.repeat(127)}`),
+  fc.constant('user-42').chain(mutateString),
+  fc.constantFrom('', '-lead', 'x'.repeat(129), 'user 42', 'usér'),
+);
 
 export interface BodyContext {
   readonly tenant: string;
   readonly field: string;
   readonly tokens: readonly string[];
   readonly ciphertexts: readonly string[];
+  /** Valid sealed strings of marked values, for this tenant and field (every suite). */
+  readonly sealed: readonly string[];
 }
 
 /** Each endpoint's own fields (API.md): name → near-valid generator; `?` optional. */
@@ -152,11 +213,25 @@ function fieldsOf(endpoint: Endpoint, c: BodyContext): Record<string, fc.Arbitra
   const optional = fc.oneof(fc.string({ unit: 'binary', maxLength: 24 }), wrongType(isString));
   switch (endpoint) {
     case 'tokenize':
-      return { tenant, field, values: nearArray(secretValue) };
+      return { tenant, field, values: nearArray(secretValue), 'subject?': subjects };
+    case 'tokenizeSealed':
+      return { tenant, field, sealedValues: nearArray(sealedStrings(c.sealed)), 'subject?': subjects };
+    case 'encryptSealed':
+      return { tenant, field, sealedPlaintexts: nearArray(sealedStrings(c.sealed)), 'subject?': subjects };
+    case 'forget':
+      return { tenant, subjects: nearArray(subjects) };
+    case 'ingestKeys':
+      return { tenant };
     case 'detokenize':
       return { tenant, tokens, 'purpose?': optional };
     case 'encrypt':
-      return { tenant, field, plaintexts: nearArray(secretValue), 'context?': optional };
+      return {
+        tenant,
+        field,
+        plaintexts: nearArray(secretValue),
+        'context?': optional,
+        'subject?': subjects,
+      };
     case 'decrypt':
       return {
         tenant,
