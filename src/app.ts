@@ -5,7 +5,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Auditor } from './audit/index.js';
+import { Auditor, AuditSpool, SPOOL_DIR } from './audit/index.js';
 import type { Config } from './config/index.js';
 import { systemRandom } from './crypto/index.js';
 import { FleetMember, sidecarRecord } from './fleet/index.js';
@@ -59,9 +59,10 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
   try {
     let writer: GroupCommitWriter | undefined;
     let auditor: Auditor | undefined;
+    let spool: AuditSpool | undefined;
     const metrics = new Metrics({
       queueDepth: () => writer?.depth ?? 0,
-      auditBacklog: () => (writer?.auditDepth ?? 0) + (auditor?.backlog ?? 0),
+      auditBacklog: () => spool?.backlog ?? (writer?.auditDepth ?? 0) + (auditor?.backlog ?? 0),
       certificates: config.store.kind === 'postgres' ? { postgres_client: config.store.certFile } : {},
       fleet: config.store.kind === 'postgres',
     });
@@ -100,10 +101,27 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
         if (error !== undefined) log.warn({ err: describeError(error), rows }, 'group commit failed');
       },
     });
+    if (config.audit.durability === 'spool') {
+      // ADR-17: reveals wait for an fdatasync of the spool, which ships to the store.
+      spool = await AuditSpool.open({
+        dir: join(config.dataDir, SPOOL_DIR),
+        store,
+        downstream: writer,
+        maxEvents: config.audit.spoolMaxEvents,
+        log: auditLog,
+      });
+      const openedSpool = spool;
+      cleanup.push(() => openedSpool.close().then(() => {}));
+      if (spool.recovered > 0)
+        log.info(
+          { events: spool.recovered },
+          'audit events of an earlier process found in the spool; shipping them',
+        );
+    }
     auditor = await Auditor.open({
       store,
       kek: keks.primary,
-      sink: writer,
+      sink: spool ?? writer,
       log: auditLog,
       lines: auditLines,
     });
@@ -234,8 +252,12 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
         closing ??= (async () => {
           await grpc.close();
           await http.close();
+          await spool?.settle();
           const unwritten = await writer.close();
-          if (unwritten > 0)
+          const spooled = (await spool?.close()) ?? 0;
+          if (spool !== undefined && spooled > 0)
+            log.warn({ rows: spooled }, 'audit rows stay in the spool; the next start ships them');
+          else if (unwritten > 0)
             log.error({ rows: unwritten }, 'audit rows could not be written before shutdown');
           auditor.close();
           keyring.clear();

@@ -20,7 +20,8 @@ export interface ServiceDeps {
   readonly policies: Pick<PolicyBook, 'policyFor'>;
   readonly store: Pick<Store, 'getTokens' | 'deleteTokens'>;
   readonly writer: { writeTokens(rows: readonly TokenRow[]): Promise<void> };
-  readonly auditor: Pick<Auditor, 'record' | 'recordInBackground'>;
+  /** `admits`: false while a bounded audit sink is full (ADR-17); absent = always. */
+  readonly auditor: Pick<Auditor, 'record' | 'recordInBackground'> & Partial<Pick<Auditor, 'admits'>>;
   readonly random: RandomSource;
   readonly limits: Limits;
   /** Tenants this sidecar serves; empty = all. */

@@ -1,0 +1,460 @@
+/**
+ * The audit spool (ADR-17): a local write-ahead log of audit rows in the
+ * data directory, between the Auditor and the group-commit writer.
+ *
+ * `writeAudit` appends the rows to the current segment file and resolves once
+ * an fdatasync covering them returned. Rows of one event-loop turn (and those
+ * arriving while a sync runs) share one write and one fdatasync. After the
+ * sync the rows go on to the writer as lazy audit rows (`urgent: false`), in
+ * seq order, behind the chain record (stored first, idempotently); the writer
+ * retries them until they commit. A segment holds at most `segmentEvents`
+ * rows; once it is full and all its rows committed, its file is deleted.
+ *
+ * At start, segments left by earlier processes (kill -9, a lost store) are
+ * read back, cut at their first torn frame or chain break, and shipped the
+ * same way: inserts are idempotent by (chain_id, seq), so a row stored before
+ * the crash is not stored twice and the chain has no hole.
+ *
+ * The backlog (rows spooled or being spooled, not yet committed) is bounded
+ * by `maxEvents`: at the bound `full` is true and the Auditor refuses the
+ * events callers wait for (reveals) before chaining them, and the service
+ * refuses new operations (fail closed, UNAVAILABLE). Memory is bounded with
+ * it: the rows are the writer's queue.
+ */
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { type FileHandle, open, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { type DirLock, lockDataDir } from '../store/dir-lock.js';
+import type { AuditRow, Store } from '../store/index.js';
+import type { AuditSink } from './auditor.js';
+import {
+  decodeSegment,
+  encodeEvent,
+  encodeSegmentStart,
+  SEGMENT_FILE,
+  type SpoolChain,
+  segmentFileName,
+} from './spool-format.js';
+
+export const SPOOL_DIR = 'audit-spool';
+const DEFAULT_SEGMENT_EVENTS = 4096;
+const DEFAULT_RETRY_MS = 1000;
+
+export interface SpoolDownstream {
+  writeAudit(rows: readonly AuditRow[], options: { urgent?: boolean; committed?: () => void }): Promise<void>;
+}
+
+export interface AuditSpoolOptions {
+  /** The spool directory (`<data dir>/audit-spool`). */
+  readonly dir: string;
+  readonly store: Pick<Store, 'insertAuditChain'>;
+  readonly downstream: SpoolDownstream;
+  /** Rows spooled but not yet committed, at most. */
+  readonly maxEvents: number;
+  /** Spool problems (never a value: ids, counts, error names). */
+  readonly log: Logger;
+  readonly segmentEvents?: number;
+  readonly retryMs?: number;
+}
+
+interface Segment {
+  readonly number: number;
+  readonly file: string;
+  rows: number;
+  committed: number;
+  /** No more rows will be appended (a later segment exists, or the segment was left by another process). */
+  sealed: boolean;
+}
+
+/** One chain's shipping state: the current process's chain or one left over. */
+class ChainShipper {
+  registered = false;
+  private registering = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** Durable rows waiting for the chain record, in order. */
+  private waiting: { rows: AuditRow[]; segment: Segment }[] = [];
+  readonly segments = new Map<number, Segment>();
+
+  constructor(
+    readonly chain: SpoolChain,
+    private readonly spool: AuditSpool,
+  ) {}
+
+  ship(rows: AuditRow[], segment: Segment): void {
+    if (rows.length === 0) return;
+    if (!this.registered) {
+      this.waiting.push({ rows, segment });
+      this.register();
+      return;
+    }
+    this.spool.forward(rows, segment, this);
+  }
+
+  register(): void {
+    if (this.registered || this.registering || this.spool.isClosed) return;
+    this.registering = true;
+    this.spool.options.store.insertAuditChain(this.chain).then(
+      () => {
+        this.registering = false;
+        this.registered = true;
+        const waiting = this.waiting;
+        this.waiting = [];
+        for (const w of waiting) this.spool.forward(w.rows, w.segment, this);
+      },
+      (err: unknown) => {
+        this.registering = false;
+        this.spool.options.log.warn(
+          { err: errorSummary(err), chain: this.chain.chainId },
+          'audit chain record not yet stored; spooled events wait',
+        );
+        if (this.retryTimer === undefined && !this.spool.isClosed) {
+          this.retryTimer = setTimeout(() => {
+            this.retryTimer = undefined;
+            this.register();
+          }, this.spool.options.retryMs ?? DEFAULT_RETRY_MS);
+          this.retryTimer.unref();
+        }
+      },
+    );
+  }
+
+  stop(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+}
+
+interface Buffered {
+  readonly rows: readonly AuditRow[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export class AuditSpoolFullError extends Error {
+  override readonly name = 'AuditSpoolFullError';
+  constructor(max: number) {
+    super(`the audit spool holds ${max} events not yet stored (SIDEKEY_AUDIT_SPOOL_MAX_EVENTS)`);
+  }
+}
+
+export class AuditSpool implements AuditSink {
+  private current: ChainShipper | undefined;
+  private segment: Segment | undefined;
+  private handle: FileHandle | undefined;
+  private position = 0;
+  private buffer: Buffered[] = [];
+  private flushing: Promise<void> | undefined;
+  private scheduled = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private uncommitted = 0;
+  private closed = false;
+  private readonly leftovers = new Set<ChainShipper>();
+
+  private constructor(
+    readonly options: AuditSpoolOptions,
+    private readonly lock: DirLock,
+    /** Rows found in segments of earlier processes at open. */
+    readonly recovered: number,
+  ) {}
+
+  /** Locks the directory, reads what earlier processes left and starts shipping it. */
+  static async open(options: AuditSpoolOptions): Promise<AuditSpool> {
+    mkdirSync(options.dir, { recursive: true, mode: 0o700 });
+    const lock = await lockDataDir(options.dir);
+    try {
+      const found = readLeftovers(options.dir, options.log);
+      let recovered = 0;
+      for (const c of found) recovered += c.rows.length;
+      const spool = new AuditSpool(options, lock, recovered);
+      for (const c of found) spool.adopt(c);
+      return spool;
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Rows spooled (or being spooled) and not yet committed to the store. */
+  get backlog(): number {
+    return this.uncommitted;
+  }
+
+  /** At the bound: the Auditor refuses awaited events and the service refuses new operations. */
+  get full(): boolean {
+    return this.uncommitted >= this.options.maxEvents;
+  }
+
+  /** Starts this process's chain: its first segment (the chain record in its header) is durable on return. */
+  async openChain(chain: SpoolChain): Promise<void> {
+    this.current = new ChainShipper(chain, this);
+    await this.startSegment(0);
+    this.current.register();
+  }
+
+  writeAudit(rows: readonly AuditRow[]): Promise<void> {
+    if (this.closed || this.current === undefined)
+      return Promise.reject(new Error('the audit spool is closed'));
+    if (rows.length === 0) return Promise.resolve();
+    this.uncommitted += rows.length;
+    return new Promise<void>((resolve, reject) => {
+      this.buffer.push({ rows, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Hands durable rows to the writer; `committed` follows them through its retries. */
+  forward(rows: AuditRow[], segment: Segment, shipper: ChainShipper): void {
+    this.options.downstream
+      .writeAudit(rows, { urgent: false, committed: () => this.committed(rows.length, segment, shipper) })
+      .catch(() => {
+        // The writer keeps audit rows after a failed flush and retries them; `committed` tells us when.
+      });
+  }
+
+  /** Writes what is buffered (at shutdown, before the writer drains). */
+  async settle(): Promise<void> {
+    while (this.flushing !== undefined || (this.buffer.length > 0 && this.retryTimer === undefined)) {
+      if (this.flushing === undefined) this.startFlush();
+      await this.flushing;
+    }
+  }
+
+  /**
+   * Waits for the spool's writes, closes the segment and releases the lock.
+   * Segments whose rows all committed are deleted; the rest stay for the next
+   * start. Returns the rows left for it.
+   */
+  async close(): Promise<number> {
+    if (this.closed) return this.uncommitted;
+    await this.settle();
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    for (const b of this.buffer) b.reject(new Error('the audit spool is closed'));
+    this.buffer = [];
+    await this.handle?.close().catch(() => {});
+    this.handle = undefined;
+    const shippers = [...this.leftovers, ...(this.current ? [this.current] : [])];
+    for (const s of shippers) {
+      s.stop();
+      for (const seg of s.segments.values()) {
+        seg.sealed = true;
+        if (seg.committed >= seg.rows) await this.removeSegment(s, seg);
+      }
+    }
+    this.lock.release();
+    return this.uncommitted;
+  }
+
+  private adopt(found: FoundChain): void {
+    const shipper = new ChainShipper(found.chain, this);
+    this.leftovers.add(shipper);
+    for (const seg of found.segments) shipper.segments.set(seg.segment.number, seg.segment);
+    this.uncommitted += found.rows.length;
+    for (const seg of found.segments) {
+      if (seg.rows.length === 0) void this.removeSegment(shipper, seg.segment);
+      else shipper.ship(seg.rows, seg.segment);
+    }
+    if (found.rows.length === 0) this.leftovers.delete(shipper);
+  }
+
+  private committed(n: number, segment: Segment, shipper: ChainShipper): void {
+    this.uncommitted -= n;
+    segment.committed += n;
+    if (segment.sealed && segment.committed >= segment.rows) void this.removeSegment(shipper, segment);
+  }
+
+  private async removeSegment(shipper: ChainShipper, segment: Segment): Promise<void> {
+    if (!shipper.segments.delete(segment.number)) return;
+    if (shipper !== this.current && shipper.segments.size === 0) this.leftovers.delete(shipper);
+    await unlink(join(this.options.dir, segment.file)).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.options.log.warn(
+          { err: errorSummary(err), file: segment.file },
+          'could not delete a shipped spool segment',
+        );
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.flushing !== undefined || this.retryTimer !== undefined) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.flushing === undefined && this.buffer.length > 0) this.startFlush();
+    });
+  }
+
+  private startFlush(): void {
+    this.flushing = this.flushOnce().finally(() => {
+      this.flushing = undefined;
+      if (this.buffer.length > 0 && !this.closed) this.schedule();
+    });
+  }
+
+  /** One write and one fdatasync for everything buffered (a new segment first when the current one is full). */
+  private async flushOnce(): Promise<void> {
+    const batch = this.buffer;
+    this.buffer = [];
+    const shipper = this.current!;
+    const limit = this.options.segmentEvents ?? DEFAULT_SEGMENT_EVENTS;
+    // Rows past the current segment's room go to the next segment(s): one write+sync per segment.
+    let rows = batch.flatMap((b) => b.rows);
+    try {
+      while (rows.length > 0) {
+        if (this.segment!.rows >= limit) await this.startSegment(this.segment!.number + 1);
+        const segment = this.segment!;
+        const take = rows.slice(0, limit - segment.rows);
+        const bytes = Buffer.concat(take.map(encodeEvent));
+        await writeFully(this.handle!, bytes, this.position);
+        await this.handle!.datasync();
+        this.position += bytes.length;
+        segment.rows += take.length;
+        rows = rows.slice(take.length);
+        shipper.ship(take, segment);
+      }
+    } catch (err) {
+      // Waiters are told (no reveal is answered on these rows); the rows not yet
+      // durable stay first in line (the chain must not get a hole) and are
+      // written again from the same position.
+      this.options.log.error({ err: errorSummary(err) }, 'audit spool write failed; retrying');
+      for (const b of batch) b.reject(err);
+      this.buffer.unshift({ rows, resolve: noop, reject: noop });
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        this.schedule();
+      }, this.options.retryMs ?? DEFAULT_RETRY_MS);
+      this.retryTimer.unref();
+      return;
+    }
+    for (const b of batch) b.resolve();
+  }
+
+  /** Creates segment `n` of the current chain, durable (file and directory entry) on return. */
+  private async startSegment(n: number): Promise<void> {
+    const shipper = this.current!;
+    const previous = this.segment;
+    const file = segmentFileName(shipper.chain.chainId, n);
+    const handle = await open(join(this.options.dir, file), 'wx', 0o600);
+    try {
+      const start = encodeSegmentStart({ ...shipper.chain, segment: n });
+      await writeFully(handle, start, 0);
+      await handle.datasync();
+      await syncDir(this.options.dir);
+    } catch (err) {
+      await handle.close().catch(() => {});
+      throw err;
+    }
+    await this.handle?.close().catch(() => {});
+    this.handle = handle;
+    this.position = encodeSegmentStart({ ...shipper.chain, segment: n }).length;
+    this.segment = { number: n, file, rows: 0, committed: 0, sealed: false };
+    shipper.segments.set(n, this.segment);
+    if (previous !== undefined) {
+      previous.sealed = true;
+      if (previous.committed >= previous.rows) await this.removeSegment(shipper, previous);
+    }
+  }
+}
+
+interface FoundChain {
+  readonly chain: SpoolChain;
+  readonly rows: AuditRow[];
+  readonly segments: { segment: Segment; rows: AuditRow[] }[];
+}
+
+/**
+ * Reads every segment in the directory, per chain in segment order. A chain
+ * is cut at its first torn frame, gap in seq or broken prev_hash link:
+ * nothing after it was acknowledged.
+ */
+function readLeftovers(dir: string, log: Logger): FoundChain[] {
+  const byChain = new Map<string, { number: number; file: string }[]>();
+  for (const file of readdirSync(dir)) {
+    const m = SEGMENT_FILE.exec(file);
+    if (!m) continue;
+    const list = byChain.get(m[1]!) ?? [];
+    list.push({ number: Number(m[2]), file });
+    byChain.set(m[1]!, list);
+  }
+  const found: FoundChain[] = [];
+  for (const [chainId, files] of byChain) {
+    files.sort((a, b) => a.number - b.number);
+    let chain: SpoolChain | undefined;
+    let last: AuditRow | undefined;
+    let cut = false;
+    const all: AuditRow[] = [];
+    const segments: { segment: Segment; rows: AuditRow[] }[] = [];
+    for (const f of files) {
+      const decoded = cut ? undefined : decodeSegment(readFileSync(join(dir, f.file)));
+      const rows: AuditRow[] = [];
+      if (
+        decoded !== undefined &&
+        decoded.header.chainId === chainId &&
+        decoded.header.segment === f.number
+      ) {
+        chain ??= {
+          chainId,
+          kekRef: decoded.header.kekRef,
+          wrappedKey: decoded.header.wrappedKey,
+          host: decoded.header.host,
+        };
+        for (const r of decoded.rows) {
+          const follows = last === undefined ? true : r.seq === last.seq + 1 && r.prevHash.equals(last.hash);
+          if (!follows) {
+            cut = true;
+            break;
+          }
+          rows.push(r);
+          all.push(r);
+          last = r;
+        }
+        if (decoded.tornBytes > 0) cut = true;
+      } else {
+        cut = true;
+      }
+      segments.push({
+        segment: { number: f.number, file: f.file, rows: rows.length, committed: 0, sealed: true },
+        rows,
+      });
+    }
+    if (cut)
+      log.warn(
+        { chain: chainId, events: all.length },
+        'audit spool of an earlier process ends in a torn write; replaying up to it',
+      );
+    if (chain === undefined) {
+      log.warn({ chain: chainId, files: files.length }, 'unreadable audit spool segments set aside');
+      continue;
+    }
+    found.push({ chain, rows: all, segments });
+  }
+  return found;
+}
+
+async function writeFully(handle: FileHandle, bytes: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const h = await open(dir, 'r');
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+function noop(): void {}
+
+function errorSummary(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : 'unknown error';
+}
