@@ -7,8 +7,8 @@ import pino from 'pino';
 import type { AuditRow, WriteBatch } from '../store/index.js';
 import { GroupCommitWriter } from '../writer/group-commit.js';
 import { ChainHead } from './chain.js';
-import { decodeSegment, encodeEvent, encodeSegmentStart, type SpoolChain } from './spool-format.js';
 import { AuditSpool } from './spool.js';
+import { decodeSegment, encodeEvent, encodeSegmentStart, type SpoolChain } from './spool-format.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -71,8 +71,17 @@ function rowsOf(chain: SpoolChain, n: number): AuditRow[] {
   });
 }
 
-async function openSpool(dir: string, store: ReturnType<typeof fakeStore>, extra: { maxEvents?: number; segmentEvents?: number } = {}) {
-  const writer = new GroupCommitWriter({ maxRows: 1000, write: (b) => store.write(b), retryDelayMs: 20, lazyAuditMs: 1 });
+async function openSpool(
+  dir: string,
+  store: ReturnType<typeof fakeStore>,
+  extra: { maxEvents?: number; segmentEvents?: number } = {},
+) {
+  const writer = new GroupCommitWriter({
+    maxRows: 1000,
+    write: (b) => store.write(b),
+    retryDelayMs: 20,
+    lazyAuditMs: 1,
+  });
   const spool = await AuditSpool.open({
     dir,
     store,
@@ -119,7 +128,10 @@ describe('AuditSpool', () => {
     assert.deepEqual(store.seqs(CHAIN.chainId), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     await until('backlog 0', () => spool.backlog === 0);
     // Full, shipped segments are gone; the current one stays until close.
-    await until('shipped segments deleted', () => readdirSync(dir).filter((f) => f.endsWith('.spool')).length === 1);
+    await until(
+      'shipped segments deleted',
+      () => readdirSync(dir).filter((f) => f.endsWith('.spool')).length === 1,
+    );
     await writer.close();
     assert.equal(await spool.close(), 0);
     assert.deepEqual(
@@ -167,7 +179,10 @@ describe('AuditSpool', () => {
     await until('replayed', () => spool.backlog === 0);
     assert.deepEqual(store.seqs(CHAIN.chainId), [1, 2, 3, 4, 5]);
     for (const r of rows.slice(0, 5)) assert.ok(store.rows.get(`${r.chainId}/${r.seq}`)!.hash.equals(r.hash));
-    await until('the replayed segment is deleted', () => !readdirSync(dir).includes(`${CHAIN.chainId}.00000000.spool`));
+    await until(
+      'the replayed segment is deleted',
+      () => !readdirSync(dir).includes(`${CHAIN.chainId}.00000000.spool`),
+    );
     await writer.close();
     await spool.close();
   });
