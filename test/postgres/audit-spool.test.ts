@@ -169,7 +169,7 @@ describe('audit spool: kill -9 under reveal load', () => {
       // Replayed segments of the killed processes are deleted once shipped; only the live chain's remains.
       await until('replayed segments deleted', () => spoolFiles(dataDir).length === 1, 10_000);
       t.diagnostic(
-        `${answered.size} reveals answered across ${kills} kills; ${replayed} events replayed from spools; every event stored`,
+        `${answered.size} reveals answered across ${kills} kills; ${replayed} events read back from the spools of killed processes (stored or not); every event stored`,
       );
     } finally {
       await stopGracefully(sidecar);
