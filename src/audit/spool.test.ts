@@ -216,3 +216,44 @@ describe('AuditSpool', () => {
     await spool.close();
   });
 });
+
+describe('spool format (docs/formats.md §20)', () => {
+  const chain: SpoolChain = {
+    chainId: '0123456789abcdef0123456789abcdef',
+    kekRef: 'local:kek.key',
+    wrappedKey: Buffer.from('a1b2c3', 'hex'),
+    host: 'pod-1',
+  };
+  const row: AuditRow = {
+    chainId: chain.chainId,
+    seq: 1,
+    prevHash: Buffer.alloc(32),
+    hash: Buffer.alloc(32, 0x11),
+    event: '{"operation":"detokenize"}',
+  };
+  const START =
+    '534b41554453503100000078917a011aaa31d8ca7b22636861696e4964223a223031323334353637383961626364656630313233343536373839616263646566222c226b656b526566223a226c6f63616c3a6b656b2e6b6579222c22777261707065644b6579223a22613162326333222c22686f7374223a22706f642d31222c227365676d656e74223a307d';
+  const EVENT =
+    '0000006294edc6118c7f6e900000000000000001000000000000000000000000000000000000000000000000000000000000000011111111111111111111111111111111111111111111111111111111111111117b226f7065726174696f6e223a226465746f6b656e697a65227d';
+
+  it('encodes the pinned vectors byte for byte', () => {
+    assert.equal(encodeSegmentStart({ ...chain, segment: 0 }).toString('hex'), START);
+    assert.equal(encodeEvent(row).toString('hex'), EVENT);
+  });
+
+  it('decodes them back; a truncated frame is a torn tail, not a row', () => {
+    const file = Buffer.from(START + EVENT, 'hex');
+    const d = decodeSegment(file)!;
+    assert.deepEqual(d.header, { ...chain, segment: 0 });
+    assert.deepEqual(d.rows, [row]);
+    assert.equal(d.tornBytes, 0);
+    const torn = decodeSegment(file.subarray(0, file.length - 1))!;
+    assert.deepEqual(torn.rows, []);
+    assert.equal(torn.tornBytes, EVENT.length / 2 - 1);
+    assert.equal(
+      decodeSegment(Buffer.from('SKAUDSP2', 'latin1')),
+      undefined,
+      'another magic is not a segment',
+    );
+  });
+});
