@@ -257,3 +257,18 @@ describe('spool format (docs/formats.md §20)', () => {
     );
   });
 });
+
+describe('AuditSpool: a segment without a readable header', () => {
+  it('is renamed .damaged and not replayed', async () => {
+    const dir = tempDir();
+    const file = `${CHAIN.chainId}.00000000.spool`;
+    appendFileSync(join(dir, file), encodeSegmentStart({ ...CHAIN, segment: 0 }).subarray(0, 11));
+    const store = fakeStore();
+    const { spool, writer } = await openSpool(dir, store);
+    assert.equal(spool.recovered, 0);
+    assert.ok(readdirSync(dir).includes(`${file}.damaged`));
+    assert.ok(!readdirSync(dir).includes(file));
+    await writer.close();
+    await spool.close();
+  });
+});

@@ -21,7 +21,7 @@
  * refuses new operations (fail closed, UNAVAILABLE). Memory is bounded with
  * it: the rows are the writer's queue.
  */
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -428,7 +428,12 @@ function readLeftovers(dir: string, log: Logger): FoundChain[] {
         'audit spool of an earlier process ends in a torn write; replaying up to it',
       );
     if (chain === undefined) {
-      log.warn({ chain: chainId, files: files.length }, 'unreadable audit spool segments set aside');
+      // Not even a header (a segment created, never synced): renamed, kept for a person to look at.
+      for (const f of files) renameSync(join(dir, f.file), join(dir, `${f.file}.damaged`));
+      log.warn(
+        { chain: chainId, files: files.length },
+        'unreadable audit spool segments set aside (.damaged)',
+      );
       continue;
     }
     found.push({ chain, rows: all, segments });
