@@ -5,7 +5,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Auditor, AuditSpool, SPOOL_DIR } from './audit/index.js';
+import { Auditor, AuditSpool, SPOOL_DIR, SPOOL_SHIP_DELAY_MS } from './audit/index.js';
 import type { Config } from './config/index.js';
 import { systemRandom } from './crypto/index.js';
 import { FleetMember, sidecarRecord } from './fleet/index.js';
@@ -95,6 +95,8 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
       maxRows: config.writer.maxRows,
       // PGlite is one connection in this thread: concurrent transactions only queue.
       maxInFlight: store.kind === 'embedded' ? 1 : config.writer.maxInFlight,
+      // Spooled audit rows are already durable: they may wait longer for a flush (ADR-17).
+      ...(config.audit.durability === 'spool' && { lazyAuditMs: SPOOL_SHIP_DELAY_MS }),
       write: (batch) => store.write(batch),
       onFlush: (rows, seconds, error) => {
         metrics.flush(rows, seconds, error !== undefined);

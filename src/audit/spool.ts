@@ -38,6 +38,13 @@ import {
 } from './spool-format.js';
 
 export const SPOOL_DIR = 'audit-spool';
+/**
+ * How long spooled rows may wait for a flush of their own (the writer's
+ * lazy window): they are durable already, so they wait for token rows to
+ * ride with, or 50 ms — ten times fewer transactions than the 5 ms of
+ * ADR-6 at low rates, and a backlog of 50 ms of events at most in normal operation.
+ */
+export const SPOOL_SHIP_DELAY_MS = 50;
 const DEFAULT_SEGMENT_EVENTS = 4096;
 const DEFAULT_RETRY_MS = 1000;
 
