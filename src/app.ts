@@ -103,22 +103,10 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
         if (error !== undefined) log.warn({ err: describeError(error), rows }, 'group commit failed');
       },
     });
-    if (config.audit.durability === 'spool') {
-      // ADR-17: reveals wait for an fdatasync of the spool, which ships to the store.
-      spool = await AuditSpool.open({
-        dir: join(config.dataDir, SPOOL_DIR),
-        store,
-        downstream: writer,
-        maxEvents: config.audit.spoolMaxEvents,
-        log: auditLog,
-      });
-      const openedSpool = spool;
-      cleanup.push(() => openedSpool.close().then(() => {}));
-      if (spool.recovered > 0)
-        log.info(
-          { events: spool.recovered },
-          'audit events of an earlier process found in the spool; shipping them',
-        );
+    spool = await openAuditSpool(config, store, writer, { log, auditLog });
+    if (spool !== undefined) {
+      const opened = spool;
+      cleanup.push(() => opened.close().then(() => {}));
     }
     auditor = await Auditor.open({
       store,
@@ -341,4 +329,31 @@ async function bootstrapDemo(
     `  curl -s ${url}/v1/tokenize -H 'Content-Type: application/json' -H "X-Sidekey-Org-Key: $(cat ${orkFile})" -d '{"tenant":"demo","field":"email","values":["alice@example.com"]}'`,
   );
   note('');
+}
+
+/**
+ * ADR-17: with SIDEKEY_AUDIT_DURABILITY=spool, the audit spool in the data
+ * directory (reveals wait for its fdatasync; it ships to the store through
+ * the writer), with what earlier processes left in it already on its way.
+ */
+async function openAuditSpool(
+  config: Config,
+  store: Pick<Store, 'insertAuditChain'>,
+  writer: GroupCommitWriter,
+  logs: { readonly log: Loggers['log']; readonly auditLog: Loggers['audit'] },
+): Promise<AuditSpool | undefined> {
+  if (config.audit.durability !== 'spool') return undefined;
+  const spool = await AuditSpool.open({
+    dir: join(config.dataDir, SPOOL_DIR),
+    store,
+    downstream: writer,
+    maxEvents: config.audit.spoolMaxEvents,
+    log: logs.auditLog,
+  });
+  if (spool.recovered > 0)
+    logs.log.info(
+      { events: spool.recovered },
+      'audit events of an earlier process found in the spool; shipping them',
+    );
+  return spool;
 }

@@ -21,21 +21,15 @@
  * refuses new operations (fail closed, UNAVAILABLE). Memory is bounded with
  * it: the rows are the writer's queue.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { type DirLock, lockDataDir } from '../store/dir-lock.js';
 import type { AuditRow, Store } from '../store/index.js';
 import type { AuditSink } from './auditor.js';
-import {
-  decodeSegment,
-  encodeEvent,
-  encodeSegmentStart,
-  SEGMENT_FILE,
-  type SpoolChain,
-  segmentFileName,
-} from './spool-format.js';
+import { type FoundChain, readLeftovers, type Segment, syncDir, writeFully } from './spool-files.js';
+import { encodeEvent, encodeSegmentStart, type SpoolChain, segmentFileName } from './spool-format.js';
 
 export const SPOOL_DIR = 'audit-spool';
 /**
@@ -63,15 +57,6 @@ export interface AuditSpoolOptions {
   readonly log: Logger;
   readonly segmentEvents?: number;
   readonly retryMs?: number;
-}
-
-interface Segment {
-  readonly number: number;
-  readonly file: string;
-  rows: number;
-  committed: number;
-  /** No more rows will be appended (a later segment exists, or the segment was left by another process). */
-  sealed: boolean;
 }
 
 /** One chain's shipping state: the current process's chain or one left over. */
@@ -136,13 +121,6 @@ interface Buffered {
   readonly rows: readonly AuditRow[];
   resolve: () => void;
   reject: (err: unknown) => void;
-}
-
-export class AuditSpoolFullError extends Error {
-  override readonly name = 'AuditSpoolFullError';
-  constructor(max: number) {
-    super(`the audit spool holds ${max} events not yet stored (SIDEKEY_AUDIT_SPOOL_MAX_EVENTS)`);
-  }
 }
 
 export class AuditSpool implements AuditSink {
@@ -365,103 +343,6 @@ export class AuditSpool implements AuditSink {
       previous.sealed = true;
       if (previous.committed >= previous.rows) await this.removeSegment(shipper, previous);
     }
-  }
-}
-
-interface FoundChain {
-  readonly chain: SpoolChain;
-  readonly rows: AuditRow[];
-  readonly segments: { segment: Segment; rows: AuditRow[] }[];
-}
-
-/**
- * Reads every segment in the directory, per chain in segment order. A chain
- * is cut at its first torn frame, gap in seq or broken prev_hash link:
- * nothing after it was acknowledged.
- */
-function readLeftovers(dir: string, log: Logger): FoundChain[] {
-  const byChain = new Map<string, { number: number; file: string }[]>();
-  for (const file of readdirSync(dir)) {
-    const m = SEGMENT_FILE.exec(file);
-    if (!m) continue;
-    const list = byChain.get(m[1]!) ?? [];
-    list.push({ number: Number(m[2]), file });
-    byChain.set(m[1]!, list);
-  }
-  const found: FoundChain[] = [];
-  for (const [chainId, files] of byChain) {
-    files.sort((a, b) => a.number - b.number);
-    let chain: SpoolChain | undefined;
-    let last: AuditRow | undefined;
-    let cut = false;
-    const all: AuditRow[] = [];
-    const segments: { segment: Segment; rows: AuditRow[] }[] = [];
-    for (const f of files) {
-      const decoded = cut ? undefined : decodeSegment(readFileSync(join(dir, f.file)));
-      const rows: AuditRow[] = [];
-      if (
-        decoded !== undefined &&
-        decoded.header.chainId === chainId &&
-        decoded.header.segment === f.number
-      ) {
-        chain ??= {
-          chainId,
-          kekRef: decoded.header.kekRef,
-          wrappedKey: decoded.header.wrappedKey,
-          host: decoded.header.host,
-        };
-        for (const r of decoded.rows) {
-          const follows = last === undefined ? true : r.seq === last.seq + 1 && r.prevHash.equals(last.hash);
-          if (!follows) {
-            cut = true;
-            break;
-          }
-          rows.push(r);
-          all.push(r);
-          last = r;
-        }
-        if (decoded.tornBytes > 0) cut = true;
-      } else {
-        cut = true;
-      }
-      segments.push({
-        segment: { number: f.number, file: f.file, rows: rows.length, committed: 0, sealed: true },
-        rows,
-      });
-    }
-    if (cut)
-      log.warn(
-        { chain: chainId, events: all.length },
-        'audit spool of an earlier process ends in a torn write; replaying up to it',
-      );
-    if (chain === undefined) {
-      // Not even a header (a segment created, never synced): renamed, kept for a person to look at.
-      for (const f of files) renameSync(join(dir, f.file), join(dir, `${f.file}.damaged`));
-      log.warn(
-        { chain: chainId, files: files.length },
-        'unreadable audit spool segments set aside (.damaged)',
-      );
-      continue;
-    }
-    found.push({ chain, rows: all, segments });
-  }
-  return found;
-}
-
-async function writeFully(handle: FileHandle, bytes: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
-    done += bytesWritten;
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const h = await open(dir, 'r');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
   }
 }
 
