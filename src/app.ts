@@ -63,6 +63,7 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
     const metrics = new Metrics({
       queueDepth: () => writer?.depth ?? 0,
       auditBacklog: () => spool?.backlog ?? (writer?.auditDepth ?? 0) + (auditor?.backlog ?? 0),
+      auditBacklogLimit: config.audit.durability === 'spool' ? config.audit.spoolMaxEvents : 0,
       certificates: config.store.kind === 'postgres' ? { postgres_client: config.store.certFile } : {},
       fleet: config.store.kind === 'postgres',
     });
