@@ -135,6 +135,8 @@ export class AuditSpool implements AuditSink {
   private uncommitted = 0;
   private closed = false;
   private readonly leftovers = new Set<ChainShipper>();
+  /** The next segment's file, prepared ahead. */
+  private next: { readonly number: number; readonly ready: Promise<PreparedSegment> } | undefined;
 
   private constructor(
     readonly options: AuditSpoolOptions,
@@ -223,6 +225,13 @@ export class AuditSpool implements AuditSink {
     this.buffer = [];
     await this.handle?.close().catch(() => {});
     this.handle = undefined;
+    const next = await this.next?.ready.catch(() => undefined);
+    this.next = undefined;
+    if (next !== undefined) {
+      // Prepared ahead, never written to: nothing to keep.
+      await next.handle.close().catch(() => {});
+      await unlink(join(this.options.dir, next.file)).catch(() => {});
+    }
     const shippers = [...this.leftovers, ...(this.current ? [this.current] : [])];
     for (const s of shippers) {
       s.stop();
@@ -301,6 +310,7 @@ export class AuditSpool implements AuditSink {
         segment.rows += take.length;
         rows = rows.slice(take.length);
         shipper.ship(take, segment);
+        this.prepareAhead(limit);
       }
     } catch (err) {
       // Waiters are told (no reveal is answered on these rows); the rows not yet
@@ -319,31 +329,62 @@ export class AuditSpool implements AuditSink {
     for (const b of batch) b.resolve();
   }
 
-  /** Creates segment `n` of the current chain, durable (file and directory entry) on return. */
+  /**
+   * Makes segment `n` of the current chain current. Its file (magic and
+   * header synced, directory entry synced) is prepared ahead, once the
+   * current segment is half full: a directory sync can take a journal
+   * commit, and no reveal should wait for one.
+   */
   private async startSegment(n: number): Promise<void> {
     const shipper = this.current!;
     const previous = this.segment;
-    const file = segmentFileName(shipper.chain.chainId, n);
-    const handle = await open(join(this.options.dir, file), 'wx', 0o600);
-    try {
-      const start = encodeSegmentStart({ ...shipper.chain, segment: n });
-      await writeFully(handle, start, 0);
-      await handle.datasync();
-      await syncDir(this.options.dir);
-    } catch (err) {
-      await handle.close().catch(() => {});
-      throw err;
-    }
+    const pending = this.next?.number === n ? this.next.ready : this.prepareSegment(n);
+    this.next = undefined;
+    const prepared = await pending;
     await this.handle?.close().catch(() => {});
-    this.handle = handle;
-    this.position = encodeSegmentStart({ ...shipper.chain, segment: n }).length;
-    this.segment = { number: n, file, rows: 0, committed: 0, sealed: false };
+    this.handle = prepared.handle;
+    this.position = prepared.position;
+    this.segment = { number: n, file: prepared.file, rows: 0, committed: 0, sealed: false };
     shipper.segments.set(n, this.segment);
     if (previous !== undefined) {
       previous.sealed = true;
-      if (previous.committed >= previous.rows) await this.removeSegment(shipper, previous);
+      if (previous.committed >= previous.rows) void this.removeSegment(shipper, previous);
     }
   }
+
+  /** Starts preparing the next segment's file (once the current one is half full). */
+  private prepareAhead(limit: number): void {
+    const segment = this.segment!;
+    if (this.next !== undefined || segment.rows < limit / 2) return;
+    const ready = this.prepareSegment(segment.number + 1);
+    ready.catch(() => {
+      // Tried again at the rotation, whose failure is a failed flush (retried).
+    });
+    this.next = { number: segment.number + 1, ready };
+  }
+
+  private async prepareSegment(n: number): Promise<PreparedSegment> {
+    const chain = this.current!.chain;
+    const file = segmentFileName(chain.chainId, n);
+    const handle = await open(join(this.options.dir, file), 'wx', 0o600);
+    try {
+      const start = encodeSegmentStart({ ...chain, segment: n });
+      await writeFully(handle, start, 0);
+      await handle.datasync();
+      await syncDir(this.options.dir);
+      return { handle, file, position: start.length };
+    } catch (err) {
+      await handle.close().catch(() => {});
+      await unlink(join(this.options.dir, file)).catch(() => {});
+      throw err;
+    }
+  }
+}
+
+interface PreparedSegment {
+  readonly handle: FileHandle;
+  readonly file: string;
+  readonly position: number;
 }
 
 function noop(): void {}

@@ -169,8 +169,12 @@ describe('audit spool: kill -9 under reveal load', () => {
         200,
       );
       await auditVerifies();
-      // Replayed segments of the killed processes are deleted once shipped; only the live chain's remains.
-      await until('replayed segments deleted', () => spoolFiles(dataDir).length === 1, 10_000);
+      // Replayed segments of the killed processes are deleted once shipped; only the live chain's remain.
+      await until(
+        'replayed segments deleted',
+        () => new Set(spoolFiles(dataDir).map((f) => f.split('.')[0])).size === 1,
+        10_000,
+      );
       t.diagnostic(
         `${answered.size} reveals answered across ${kills} kills; ${replayed} events read back from the spools of killed processes (stored or not); every event stored`,
       );
