@@ -98,7 +98,7 @@ export const rawConfigSchema = z
     SIDEKEY_RATE_LIMIT_BURST: int(0, 10_000_000, 0),
     SIDEKEY_AUDIT_DURABLE_REVEAL: bool(true),
     // Where a reveal's audit event is made durable before it is answered (ADR-17).
-    SIDEKEY_AUDIT_DURABILITY: z.enum(['store', 'spool']).default('spool'),
+    SIDEKEY_AUDIT_DURABILITY: z.enum(['store', 'spool']).default('store'),
     SIDEKEY_AUDIT_SPOOL_MAX_EVENTS: int(1, 10_000_000, 10_000),
     SIDEKEY_SHUTDOWN_TIMEOUT_SECONDS: int(1, 600, 20),
     SIDEKEY_BOOTSTRAP_DEMO: z.enum(['true', 'false', 'auto']).default('auto'),
