@@ -5,7 +5,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Auditor, startPartitionRoller } from './audit/index.js';
+import { Auditor, AuditSpool, SPOOL_DIR, SPOOL_SHIP_DELAY_MS, startPartitionRoller } from './audit/index.js';
 import type { Config } from './config/index.js';
 import { systemRandom } from './crypto/index.js';
 import { FleetMember, sidecarRecord } from './fleet/index.js';
@@ -61,9 +61,11 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
   try {
     let writer: GroupCommitWriter | undefined;
     let auditor: Auditor | undefined;
+    let spool: AuditSpool | undefined;
     const metrics = new Metrics({
       queueDepth: () => writer?.depth ?? 0,
-      auditBacklog: () => (writer?.auditDepth ?? 0) + (auditor?.backlog ?? 0),
+      auditBacklog: () => spool?.backlog ?? (writer?.auditDepth ?? 0) + (auditor?.backlog ?? 0),
+      auditBacklogLimit: config.audit.durability === 'spool' ? config.audit.spoolMaxEvents : 0,
       certificates: config.store.kind === 'postgres' ? { postgres_client: config.store.certFile } : {},
       fleet: config.store.kind === 'postgres',
     });
@@ -101,16 +103,23 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
       maxRows: config.writer.maxRows,
       // PGlite is one connection in this thread: concurrent transactions only queue.
       maxInFlight: store.kind === 'embedded' ? 1 : config.writer.maxInFlight,
+      // Spooled audit rows are already durable: they may wait longer for a flush (ADR-17).
+      ...(config.audit.durability === 'spool' && { lazyAuditMs: SPOOL_SHIP_DELAY_MS }),
       write: (batch) => store.write(batch),
       onFlush: (rows, seconds, error) => {
         metrics.flush(rows, seconds, error !== undefined);
         if (error !== undefined) log.warn({ err: describeError(error), rows }, 'group commit failed');
       },
     });
+    spool = await openAuditSpool(config, store, writer, { log, auditLog });
+    if (spool !== undefined) {
+      const opened = spool;
+      cleanup.push(() => opened.close().then(() => {}));
+    }
     auditor = await Auditor.open({
       store,
       kek: keks.primary,
-      sink: writer,
+      sink: spool ?? writer,
       log: auditLog,
       lines: auditLines,
     });
@@ -269,8 +278,12 @@ export async function startDaemon(config: Config, options: DaemonOptions = {}): 
           await grpc.close();
           await http.close();
           await subjectWriter.drain();
+          await spool?.settle();
           const unwritten = await writer.close();
-          if (unwritten > 0)
+          const spooled = (await spool?.close()) ?? 0;
+          if (spool !== undefined && spooled > 0)
+            log.warn({ rows: spooled }, 'audit rows stay in the spool; the next start ships them');
+          else if (unwritten > 0)
             log.error({ rows: unwritten }, 'audit rows could not be written before shutdown');
           auditor.close();
           keyring.clear();
@@ -368,4 +381,31 @@ async function bootstrapDemo(
     `  curl -s ${url}/v1/tokenize -H 'Content-Type: application/json' -H "X-Sidekey-Org-Key: $(cat ${orkFile})" -d '{"tenant":"demo","field":"email","values":["alice@example.com"]}'`,
   );
   note('');
+}
+
+/**
+ * ADR-17: with SIDEKEY_AUDIT_DURABILITY=spool, the audit spool in the data
+ * directory (reveals wait for its fdatasync; it ships to the store through
+ * the writer), with what earlier processes left in it already on its way.
+ */
+async function openAuditSpool(
+  config: Config,
+  store: Pick<Store, 'insertAuditChain'>,
+  writer: GroupCommitWriter,
+  logs: { readonly log: Loggers['log']; readonly auditLog: Loggers['audit'] },
+): Promise<AuditSpool | undefined> {
+  if (config.audit.durability !== 'spool') return undefined;
+  const spool = await AuditSpool.open({
+    dir: join(config.dataDir, SPOOL_DIR),
+    store,
+    downstream: writer,
+    maxEvents: config.audit.spoolMaxEvents,
+    log: logs.auditLog,
+  });
+  if (spool.recovered > 0)
+    logs.log.info(
+      { events: spool.recovered },
+      'audit events of an earlier process found in the spool; shipping them',
+    );
+  return spool;
 }

@@ -2,7 +2,9 @@
  * The auditor: every operation's event goes to the log stream (pino, logger
  * name `audit`) and to the store as the next link of this process's chain.
  * `record` resolves once the event is durable; reveals await it before they
- * return plaintext.
+ * return plaintext. Durable means committed in the store, or — with the
+ * audit spool as the sink (ADR-17, SIDEKEY_AUDIT_DURABILITY=spool) — synced
+ * to the spool file, which ships it to the store.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -10,13 +12,28 @@ import type { Logger } from 'pino';
 import { generateKey, zeroize } from '../crypto/index.js';
 import { type KekPort, kmsContext } from '../kms/index.js';
 import type { AuditLines } from '../observability/index.js';
-import type { AuditRow, Store } from '../store/index.js';
+import type { AuditChainRow, AuditRow, Store } from '../store/index.js';
 import { ChainHead } from './chain.js';
 import { type AuditEvent, eventText } from './event.js';
 
 export interface AuditSink {
   /** `urgent: false`: nobody waits, the rows may wait for the sink's next write (GroupCommitWriter). */
   writeAudit(rows: readonly AuditRow[], options?: { urgent?: boolean }): Promise<void>;
+  /**
+   * A sink that stores the chain record itself, ahead of the chain's rows
+   * (the audit spool): the Auditor hands it the record instead of storing it.
+   */
+  openChain?(chain: Omit<AuditChainRow, 'startedAt'>): Promise<void>;
+  /** A bounded sink at its bound: events callers wait for are refused before they are chained. */
+  readonly full?: boolean;
+}
+
+/** The sink is at its bound (the audit spool is full): the event was not chained. */
+export class AuditBacklogFullError extends Error {
+  override readonly name = 'AuditBacklogFullError';
+  constructor() {
+    super('the audit backlog is full (SIDEKEY_AUDIT_SPOOL_MAX_EVENTS events not yet stored)');
+  }
 }
 
 export interface AuditorDeps {
@@ -62,7 +79,12 @@ export class Auditor {
     const chainKey = generateKey();
     const wrappedKey = await deps.kek.wrap(chainKey, kmsContext.auditChain(chainId));
     const auditor = new Auditor(new ChainHead(chainKey, chainId), chainKey, wrappedKey, deps);
-    await auditor.register().catch(() => {});
+    if (deps.sink.openChain !== undefined) {
+      await deps.sink.openChain({ chainId, kekRef: deps.kek.kekRef, wrappedKey, host: hostname() });
+      auditor.registered = true;
+    } else {
+      await auditor.register().catch(() => {});
+    }
     return auditor;
   }
 
@@ -77,7 +99,13 @@ export class Auditor {
 
   /** Appends the event to the chain and the log; resolves when it is durable in the store. */
   record(event: AuditEvent): Promise<void> {
+    if (this.deps.sink.full === true) return Promise.reject(new AuditBacklogFullError());
     return this.append(event, true);
+  }
+
+  /** False while the sink is at its bound: the service refuses new operations (fail closed). */
+  admits(): boolean {
+    return this.deps.sink.full !== true;
   }
 
   /** Best effort: the caller does not wait, but a failure is logged (the row stays queued). */

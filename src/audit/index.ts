@@ -1,4 +1,4 @@
-export { Auditor, type AuditorDeps, type AuditSink } from './auditor.js';
+export { AuditBacklogFullError, Auditor, type AuditorDeps, type AuditSink } from './auditor.js';
 export { ChainHead, chainHash, GENESIS_HASH } from './chain.js';
 // Audit at scale (issue 19): export, file verification, prune, partitions.
 export { parseCut } from './cut.js';
@@ -20,4 +20,5 @@ export {
   planAuditPrune,
   planPrune,
 } from './prune.js';
+export { AuditSpool, type AuditSpoolOptions, SPOOL_DIR, SPOOL_SHIP_DELAY_MS } from './spool.js';
 export { type ChainReport, ChainVerifier, verifyAuditChains } from './verify.js';

@@ -100,6 +100,9 @@ export const rawConfigObject = z.object({
   SIDEKEY_RATE_LIMIT_RPS: int(0, 10_000_000, 0),
   SIDEKEY_RATE_LIMIT_BURST: int(0, 10_000_000, 0),
   SIDEKEY_AUDIT_DURABLE_REVEAL: bool(true),
+  // Where a reveal's audit event is made durable before it is answered (ADR-17).
+  SIDEKEY_AUDIT_DURABILITY: z.enum(['store', 'spool']).default('store'),
+  SIDEKEY_AUDIT_SPOOL_MAX_EVENTS: int(1, 10_000_000, 10_000),
   SIDEKEY_SHUTDOWN_TIMEOUT_SECONDS: int(1, 600, 20),
   SIDEKEY_BOOTSTRAP_DEMO: z.enum(['true', 'false', 'auto']).default('auto'),
 });
@@ -216,7 +219,13 @@ export interface Config {
   readonly fleet: { readonly heartbeatSeconds: number };
   /** Requests per second and burst; undefined when SIDEKEY_RATE_LIMIT_RPS is 0 (unlimited). */
   readonly rateLimit: { readonly rate: number; readonly burst: number } | undefined;
-  readonly audit: { readonly durableReveal: boolean };
+  readonly audit: {
+    readonly durableReveal: boolean;
+    /** `store`: a reveal waits for its event's commit; `spool`: for its fdatasync in the audit spool. */
+    readonly durability: 'store' | 'spool';
+    /** Spooled events not yet stored, at most (then fail closed). */
+    readonly spoolMaxEvents: number;
+  };
   readonly shutdownTimeoutMs: number;
   readonly bootstrapDemo: boolean;
 }
@@ -299,7 +308,11 @@ export function toConfig(raw: RawConfig, cwd: string): Config {
             rate: raw.SIDEKEY_RATE_LIMIT_RPS,
             burst: raw.SIDEKEY_RATE_LIMIT_BURST || raw.SIDEKEY_RATE_LIMIT_RPS,
           },
-    audit: { durableReveal: raw.SIDEKEY_AUDIT_DURABLE_REVEAL },
+    audit: {
+      durableReveal: raw.SIDEKEY_AUDIT_DURABLE_REVEAL,
+      durability: raw.SIDEKEY_AUDIT_DURABILITY,
+      spoolMaxEvents: raw.SIDEKEY_AUDIT_SPOOL_MAX_EVENTS,
+    },
     shutdownTimeoutMs: raw.SIDEKEY_SHUTDOWN_TIMEOUT_SECONDS * 1000,
     bootstrapDemo:
       raw.SIDEKEY_BOOTSTRAP_DEMO === 'auto'

@@ -21,6 +21,8 @@ export interface MetricsSources {
   readonly queueDepth: () => number;
   /** Audit events not yet durable in the store. */
   readonly auditBacklog?: () => number;
+  /** SIDEKEY_AUDIT_SPOOL_MAX_EVENTS with the audit spool (ADR-17); 0 without it. */
+  readonly auditBacklogLimit?: number;
   /** Certificate files whose expiry is exported, by name (`postgres_client`). */
   readonly certificates?: Readonly<Record<string, string>>;
   /** A member of a fleet (the postgres store): export the fleet metrics. */
@@ -131,7 +133,7 @@ export class Metrics {
   /** Only a sidecar on postgres is part of a fleet (an embedded one would always look disconnected). */
   private readonly fleet: FleetMetrics | undefined;
 
-  constructor({ queueDepth, auditBacklog, certificates, fleet }: MetricsSources) {
+  constructor({ queueDepth, auditBacklog, auditBacklogLimit, certificates, fleet }: MetricsSources) {
     collectDefaultMetrics({ register: this.registry, prefix: 'sidekey_' });
     new Gauge({
       name: 'sidekey_writer_queue_depth',
@@ -149,6 +151,11 @@ export class Metrics {
         this.set(auditBacklog?.() ?? 0);
       },
     });
+    new Gauge({
+      name: 'sidekey_audit_backlog_limit',
+      help: 'The audit backlog at which every call is refused (SIDEKEY_AUDIT_SPOOL_MAX_EVENTS with the audit spool); 0: no limit (SIDEKEY_AUDIT_DURABILITY=store).',
+      registers: [this.registry],
+    }).set(auditBacklogLimit ?? 0);
     registerCertificateExpiry(this.registry, certificates ?? {});
     // Every series from the start: a rate() alert needs the zero before the spike.
     for (const reason of REFUSAL_REASONS) this.refusals.inc({ transport: 'http', reason }, 0);

@@ -27,7 +27,8 @@ export interface ServiceDeps {
   readonly subjectWriter: {
     writeSubjectTokens(tenant: string, keyId: string, rows: readonly TokenRow[]): Promise<boolean>;
   };
-  readonly auditor: Pick<Auditor, 'record' | 'recordInBackground'>;
+  /** `admits`: false while a bounded audit sink is full (ADR-17); absent = always. */
+  readonly auditor: Pick<Auditor, 'record' | 'recordInBackground'> & Partial<Pick<Auditor, 'admits'>>;
   readonly random: RandomSource;
   readonly limits: Limits;
   /** Tenants this sidecar serves; empty = all. */

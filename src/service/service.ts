@@ -152,6 +152,11 @@ export class TokenService {
     ctx: CallContext,
     work: (scope: Scope) => Promise<T>,
   ): Promise<T> {
+    if (this.deps.auditor.admits?.() === false) {
+      // Fail closed before any work: an operation that cannot be audited does not run (ADR-17).
+      this.deps.observe?.(operation, 'UNAVAILABLE', 0, 0);
+      throw unavailable('the audit spool is full while the store is unreachable; retry later');
+    }
     const started = performance.now();
     const audit: AuditFields = {};
     const scope: Scope = {

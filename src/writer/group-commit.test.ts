@@ -253,5 +253,30 @@ describe('GroupCommitWriter', () => {
       store.release();
       assert.equal(await w.close(), 0);
     });
+
+    it('tell `committed` when they finally commit, through a failed flush and its retry', async () => {
+      const store = gatedStore();
+      const w = new GroupCommitWriter({
+        maxRows: 100,
+        lazyAuditMs: 1,
+        retryDelayMs: 10,
+        write: (b) => store.write(b),
+      });
+      store.failNext(new Error('connection lost'));
+      let committed = 0;
+      const lazy = w.writeAudit([audit(1), audit(2)], {
+        urgent: false,
+        committed: () => {
+          committed++;
+        },
+      });
+      await assert.rejects(lazy, /connection lost/);
+      assert.equal(committed, 0, 'not at the failure');
+      while (store.batches.length < 2) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(committed, 0, 'not before the retry commits');
+      store.release();
+      assert.equal(await w.close(), 0);
+      assert.equal(committed, 1, 'once, after the retry committed');
+    });
   });
 });

@@ -46,6 +46,8 @@ interface Pending<T> {
   readonly reject: (err: unknown) => void;
   /** Somebody waits for these rows: they start a flush (always true for token rows). */
   readonly urgent: boolean;
+  /** Called once the rows committed, even after failed flushes and retries (the audit spool). */
+  readonly committed?: () => void;
 }
 
 export class GroupCommitWriter {
@@ -85,15 +87,20 @@ export class GroupCommitWriter {
   /**
    * Resolves once the rows are committed. `urgent: false` when the caller
    * does not wait for them: they join the next flush instead of starting one.
+   * `committed` is called when the rows finally commit: unlike the promise
+   * (rejected by the first failed flush) it follows the rows through retries.
    */
-  writeAudit(rows: readonly AuditRow[], options: { urgent?: boolean } = {}): Promise<void> {
+  writeAudit(
+    rows: readonly AuditRow[],
+    options: { urgent?: boolean; committed?: () => void } = {},
+  ): Promise<void> {
     const urgent = options.urgent ?? true;
     if (!this.closed && rows.length > 0) {
       this.queuedAuditRows += rows.length;
       if (urgent) this.urgentAudit++;
       else this.armLazyTimer();
     }
-    return this.enqueue(this.audit, rows, urgent);
+    return this.enqueue(this.audit, rows, urgent, options.committed);
   }
 
   /**
@@ -128,11 +135,19 @@ export class GroupCommitWriter {
     return this.scheduled || this.inFlight > 0;
   }
 
-  private enqueue<T>(queue: Pending<T>[], rows: readonly T[], urgent: boolean): Promise<void> {
+  private enqueue<T>(
+    queue: Pending<T>[],
+    rows: readonly T[],
+    urgent: boolean,
+    committed?: () => void,
+  ): Promise<void> {
     if (this.closed) return Promise.reject(new Error('writer is closed'));
-    if (rows.length === 0) return Promise.resolve();
+    if (rows.length === 0) {
+      committed?.();
+      return Promise.resolve();
+    }
     return new Promise<void>((resolve, reject) => {
-      queue.push({ rows, resolve, reject, urgent });
+      queue.push({ rows, resolve, reject, urgent, ...(committed && { committed }) });
       this.queuedRows += rows.length;
       this.kick();
     });
@@ -223,14 +238,25 @@ export class GroupCommitWriter {
       for (const p of audit) p.reject(err);
       // Keep the audit rows, in order, ahead of anything queued since; their
       // waiters were told, the rows themselves are retried.
-      this.audit.unshift(...audit.map((p) => ({ rows: p.rows, resolve: noop, reject: noop, urgent: false })));
+      this.audit.unshift(
+        ...audit.map((p) => ({
+          rows: p.rows,
+          resolve: noop,
+          reject: noop,
+          urgent: false,
+          ...(p.committed && { committed: p.committed }),
+        })),
+      );
       this.queuedRows += batch.audit.length;
       this.queuedAuditRows += batch.audit.length;
       throw err;
     }
     this.options.onFlush?.(rows, elapsed(started));
     for (const p of tokens) p.resolve();
-    for (const p of audit) p.resolve();
+    for (const p of audit) {
+      p.resolve();
+      p.committed?.();
+    }
   }
 }
 
