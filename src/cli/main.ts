@@ -44,6 +44,7 @@ usage: sidekey [command] [options]
   ingest-key rotate --tenant T [--grace 7d]
                                            new ingest key pairs (sealed values); the previous ones
                                            open for the grace period, then are destroyed
+  ingest-key purge [--tenant T]            destroy now the ingest key pairs past their grace
   tenant shred <tenant> [--yes]            destroy every TEK version: the tenant's data is gone for good
   tenant purge <tenant> [--yes]            delete the token rows of a shredded tenant
   policy set --tenant T --field F [--kind random|deterministic|fpe] [--alphabet digits|alnum|CHARS]

@@ -409,6 +409,16 @@ export interface Store {
     graceSeconds: number,
   ): Promise<{ readonly generation: number; readonly destroyed: number } | undefined>;
 
+  /**
+   * Destroys (deletes) the ingest pairs whose grace has passed — of `tenant`,
+   * or of every tenant — and announces `ingest-keys-changed` for each tenant
+   * that lost one, in the same transaction (`ingest-key purge`). Returns the
+   * number destroyed per tenant (tenants with none left out).
+   */
+  destroyExpiredIngestKeys(
+    tenant?: string,
+  ): Promise<readonly { readonly tenant: string; readonly destroyed: number }[]>;
+
   /** Ingest pairs whose KEK is not `kekRef`, in (tenant, key id) order after `after` (`rotate kek`). */
   listIngestKeysNotUnder(
     kekRef: string,

@@ -76,6 +76,24 @@ export abstract class SqlIngestKeys extends SqlSubjects {
     });
   }
 
+  async destroyExpiredIngestKeys(
+    tenant?: string,
+  ): Promise<readonly { readonly tenant: string; readonly destroyed: number }[]> {
+    return this.sql.transaction(async (tx) => {
+      const r = await tx.query<{ tenant: string; n: unknown }>(
+        `with gone as (
+           delete from sidekey_ingest_keys
+            where retire_at is not null and retire_at <= now() and ($1::text is null or tenant = $1)
+           returning tenant)
+         select tenant, count(*) as n from gone group by tenant order by tenant`,
+        [tenant ?? null],
+      );
+      const out = r.rows.map((x) => ({ tenant: x.tenant, destroyed: Number(x.n) }));
+      for (const x of out) await notifyKeyEvent(tx, { kind: 'ingest-keys-changed', tenant: x.tenant });
+      return out;
+    });
+  }
+
   async listIngestKeysNotUnder(
     kekRef: string,
     after: { readonly tenant: string; readonly keyId: string } | undefined,

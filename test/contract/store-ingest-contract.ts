@@ -70,6 +70,26 @@ export function ingestKeysContract(store: () => Store, newTenant: () => Promise<
     assert.equal(await s.rewrapIngestKey(tenant, g2.keyId, from, to), false, 'optimistic: the row changed');
     assert.equal((await s.listIngestKeys(tenant)).find((r) => r.keyId === g2.keyId)?.kekRef, 'local:2');
 
+    // ingest-key purge: nothing past its grace yet (g2 has an hour); after a
+    // rotation with grace 0, generation 3 is, and only it goes (this tenant's).
+    assert.deepEqual(await s.destroyExpiredIngestKeys(tenant), []);
+    await s.rotateIngestKeys(tenant, pairs('g4'), 0);
+    const other = await newTenant();
+    await s.createFirstIngestKeys(other, pairs('o1'));
+    await s.rotateIngestKeys(other, pairs('o2'), 0);
+    assert.deepEqual(await s.destroyExpiredIngestKeys(tenant), [{ tenant, destroyed: 2 }]);
+    assert.deepEqual(
+      (await s.listIngestKeys(tenant)).map((r) => r.generation),
+      [4, 4, 2, 2],
+    );
+    assert.equal((await s.listIngestKeys(other)).length, 4, 'another tenant is untouched');
+    const everywhere = await s.destroyExpiredIngestKeys();
+    assert.deepEqual(
+      everywhere.filter((x) => x.tenant === other),
+      [{ tenant: other, destroyed: 2 }],
+    );
+    assert.deepEqual(await s.destroyExpiredIngestKeys(other), [], 'idempotent');
+
     assert.ok((await s.shredTenant(tenant)) !== undefined);
     assert.deepEqual(await s.listIngestKeys(tenant), []);
     assert.equal(await s.createFirstIngestKeys(tenant, pairs('after')), false);

@@ -95,6 +95,27 @@ describe('ingest keys on two sidecars', () => {
       [1, 3, 4],
       'generation 2 was destroyed, 1 and 3 are in grace, 4 is current',
     );
+
+    // ingest-key purge: nothing is past its grace now; after a 0s rotation,
+    // generation 4 is, and purge destroys it without waiting for a rotation.
+    const none = await fleet.ops(['ingest-key', 'purge', '--tenant', TENANT]);
+    assert.equal(none.code, 0, none.stderr);
+    assert.equal(none.stdout, '');
+    assert.match(none.stderr, /no ingest key pair is past its grace period/);
+    const sealedGen4 = await seal((await keysOf(a))[0]!, 'sealed under generation 4');
+    assert.equal((await fleet.ops(['ingest-key', 'rotate', '--tenant', TENANT, '--grace', '0s'])).code, 0);
+    const purged = await fleet.ops(['ingest-key', 'purge']);
+    assert.equal(purged.code, 0, purged.stderr);
+    assert.deepEqual(JSON.parse(purged.stdout), { tenant: TENANT, destroyed: 2 });
+    assert.deepEqual(
+      [...new Set((await b.daemon.store.listIngestKeys(TENANT)).map((r) => r.generation))].sort(),
+      [1, 3, 5],
+      'generation 4 destroyed by purge',
+    );
+    for (const d of [a, b]) {
+      const r = await tokenizeSealed(d, sealedGen4);
+      assert.equal(r.status, 400, r.text);
+    }
   });
 
   it('bad --grace is a usage error', async () => {
