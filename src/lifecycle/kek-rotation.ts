@@ -43,6 +43,15 @@ export interface KekRotationDeps {
   readonly target: KekPort;
 }
 
+interface KeyCursor {
+  readonly tenant: string;
+  readonly keyId: string;
+}
+interface KeyedWrap extends KeyCursor {
+  readonly kekRef: string;
+  readonly wrapped: Buffer;
+}
+
 export interface KekRotationProgress {
   readonly kind: 'tek' | 'token-root' | 'subject' | 'ingest' | 'audit-chain';
   /** Re-wrapped so far in this run (both kinds). */
@@ -191,61 +200,61 @@ export async function rotateKek(
     }
   }
 
-  // Data subjects' keys (issue 13): many per tenant, by (tenant, key id); a
-  // forgotten one has no row and is never listed. Items name the key id,
-  // never the subject.
-  let afterSubject: { tenant: string; keyId: string } | undefined;
-  while (!stopped) {
-    const rows = await deps.store.listSubjectKeysNotUnder(target.kekRef, afterSubject, batchSize);
-    if (rows.length === 0) break;
-    for (const row of rows) {
-      if (options.shouldStop?.()) {
-        stopped = true;
-        break;
+  /**
+   * Keys listed by (tenant, key id) after a cursor — data subjects' keys
+   * (issue 13; a forgotten one has no row, and items name the key id, never
+   * the subject) and ingest private keys (issue 14) — re-wrapped like token
+   * root keys. Returns how many were re-wrapped.
+   */
+  const rewrapById = async (
+    kind: 'subject' | 'ingest',
+    list: (after: KeyCursor | undefined) => Promise<readonly KeyedWrap[]>,
+    context: (tenant: string, keyId: string) => EncryptionContext,
+    store: (tenant: string, keyId: string, from: WrappedKey, to: WrappedKey) => Promise<boolean>,
+    itemOf: (row: KeyCursor) => string,
+  ): Promise<number> => {
+    let done = 0;
+    let after: KeyCursor | undefined;
+    while (!stopped) {
+      const rows = await list(after);
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        if (options.shouldStop?.()) {
+          stopped = true;
+          break;
+        }
+        after = { tenant: row.tenant, keyId: row.keyId };
+        const item = itemOf(row);
+        if (failed.has(item)) continue;
+        const from = { kekRef: row.kekRef, wrapped: row.wrapped };
+        const outcome = await rewrap(item, from, context(row.tenant, row.keyId), (to) =>
+          store(row.tenant, row.keyId, from, to),
+        );
+        if (outcome === 'done') done++;
+        if (outcome === 'changed') changed++;
+        options.onProgress?.({
+          kind,
+          rewrapped: tenantKeys + tokenRootKeys + subjectKeys + ingestKeys + done + auditChains,
+          item,
+        });
       }
-      afterSubject = { tenant: row.tenant, keyId: row.keyId };
-      const item = `${row.tenant}/subject-key ${row.keyId}`;
-      if (failed.has(item)) continue;
-      const from = { kekRef: row.kekRef, wrapped: row.wrapped };
-      const outcome = await rewrap(item, from, kmsContext.subject(row.tenant, row.keyId), (to) =>
-        deps.store.rewrapSubjectKey(row.tenant, row.keyId, from, to),
-      );
-      if (outcome === 'done') subjectKeys++;
-      if (outcome === 'changed') changed++;
-      options.onProgress?.({
-        kind: 'subject',
-        rewrapped: tenantKeys + tokenRootKeys + subjectKeys + ingestKeys + auditChains,
-        item,
-      });
     }
-  }
-
-  // Ingest private keys (issue 14): as token root keys, by (tenant, key id).
-  let afterIngest: { tenant: string; keyId: string } | undefined;
-  while (!stopped) {
-    const rows = await deps.store.listIngestKeysNotUnder(target.kekRef, afterIngest, batchSize);
-    if (rows.length === 0) break;
-    for (const row of rows) {
-      if (options.shouldStop?.()) {
-        stopped = true;
-        break;
-      }
-      afterIngest = { tenant: row.tenant, keyId: row.keyId };
-      const item = `${row.tenant}/ingest/${row.keyId}`;
-      if (failed.has(item)) continue;
-      const from = { kekRef: row.kekRef, wrapped: row.wrapped };
-      const outcome = await rewrap(item, from, kmsContext.ingestKey(row.tenant, row.keyId), (to) =>
-        deps.store.rewrapIngestKey(row.tenant, row.keyId, from, to),
-      );
-      if (outcome === 'done') ingestKeys++;
-      if (outcome === 'changed') changed++;
-      options.onProgress?.({
-        kind: 'ingest',
-        rewrapped: tenantKeys + tokenRootKeys + subjectKeys + ingestKeys + auditChains,
-        item,
-      });
-    }
-  }
+    return done;
+  };
+  subjectKeys = await rewrapById(
+    'subject',
+    (after) => deps.store.listSubjectKeysNotUnder(target.kekRef, after, batchSize),
+    kmsContext.subject,
+    (tenant, keyId, from, to) => deps.store.rewrapSubjectKey(tenant, keyId, from, to),
+    (row) => `${row.tenant}/subject-key ${row.keyId}`,
+  );
+  ingestKeys = await rewrapById(
+    'ingest',
+    (after) => deps.store.listIngestKeysNotUnder(target.kekRef, after, batchSize),
+    kmsContext.ingestKey,
+    (tenant, keyId, from, to) => deps.store.rewrapIngestKey(tenant, keyId, from, to),
+    (row) => `${row.tenant}/ingest/${row.keyId}`,
+  );
 
   if (!stopped) {
     for (const chain of await deps.store.listAuditChains()) {

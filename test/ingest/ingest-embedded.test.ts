@@ -267,6 +267,76 @@ describe('bad input: INVALID_ARGUMENT naming the index, one message, nothing sto
   });
 });
 
+describe('sealed items are plain values once opened: token kinds and data subjects apply', () => {
+  it('a deterministic field gives a sealed value the token of the same plain value', async () => {
+    await d.daemon.store.putPolicy({
+      tenant: TENANT,
+      field: 'email-det',
+      kind: 'deterministic',
+      alphabet: null,
+      keepPrefix: 0,
+      keepSuffix: 0,
+      mask: 'redact',
+      ttlSeconds: null,
+    });
+    const [xwing] = await keys();
+    const plain = await post(d.url, '/v1/tokenize', d.ork, {
+      tenant: TENANT,
+      field: 'email-det',
+      values: ['joined@example.com'],
+    });
+    const sealed = await post(d.url, '/v1/tokenize', d.ork, {
+      tenant: TENANT,
+      field: 'email-det',
+      sealedValues: [await seal(xwing!, 'joined@example.com', TENANT, 'email-det')],
+    });
+    assert.equal(plain.status, 200, plain.text);
+    assert.equal(sealed.status, 200, sealed.text);
+    assert.deepEqual(sealed.body.tokens, plain.body.tokens);
+  });
+
+  it('a sealed value with a subject is erased by forgetting the subject (tokenize and encrypt)', async () => {
+    const [, x25519] = await keys();
+    const t = await post(d.url, '/v1/tokenize', d.ork, {
+      tenant: TENANT,
+      field: FIELD,
+      subject: 'sealed-user-1',
+      sealedValues: [await seal(x25519!, '4111 1111 1111 1111')],
+    });
+    const e = await post(d.url, '/v1/encrypt', d.ork, {
+      tenant: TENANT,
+      field: FIELD,
+      subject: 'sealed-user-1',
+      sealedPlaintexts: [await seal(x25519!, 'sealed plaintext of a subject')],
+    });
+    assert.equal(t.status, 200, t.text);
+    assert.equal(e.status, 200, e.text);
+    const read = async () => [
+      (await post(d.url, '/v1/detokenize', d.ork, { tenant: TENANT, tokens: t.body.tokens })).body.results[0],
+      (
+        await post(d.url, '/v1/decrypt', d.ork, {
+          tenant: TENANT,
+          field: FIELD,
+          ciphertexts: e.body.ciphertexts,
+        })
+      ).body.results[0],
+    ];
+    assert.deepEqual(await read(), [
+      { value: '4111 1111 1111 1111' },
+      { plaintext: 'sealed plaintext of a subject' },
+    ]);
+    const f = await post(d.url, '/v1/subjects/forget', d.ork, {
+      tenant: TENANT,
+      subjects: ['sealed-user-1'],
+    });
+    assert.equal(f.body.forgotten, 1, f.text);
+    assert.deepEqual(
+      (await read()).map((r) => r.error?.code),
+      ['FAILED_PRECONDITION', 'FAILED_PRECONDITION'],
+    );
+  });
+});
+
 describe('the Node example (clients/browser/node-example.mjs)', () => {
   it('seals, tokenizes and detokenizes against the daemon', async () => {
     const example = join(import.meta.dirname, '..', '..', 'clients', 'browser', 'node-example.mjs');
