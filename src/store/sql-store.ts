@@ -237,9 +237,9 @@ export class SqlStore extends SqlIngestKeys implements Store {
          on conflict (token) do nothing
        ), audit as (
          insert into sidekey_audit_log (chain_id, seq, prev_hash, hash, event, event_time)
-         select chain_id, seq, decode(prev_hash, 'hex'), decode(hash, 'hex'), event, sidekey_audit_event_time(event)
-           from unnest($7::text[], $8::bigint[], $9::text[], $10::text[], $11::text[])
-                as u(chain_id, seq, prev_hash, hash, event)
+         select chain_id, seq, decode(prev_hash, 'hex'), decode(hash, 'hex'), event, event_time
+           from unnest($7::text[], $8::bigint[], $9::text[], $10::text[], $11::text[], $15::timestamptz[])
+                as u(chain_id, seq, prev_hash, hash, event, event_time)
          on conflict (chain_id, seq, event_time) do nothing
        )
        select 1`,
@@ -258,6 +258,7 @@ export class SqlStore extends SqlIngestKeys implements Store {
         t.map((r) => r.kind ?? 'random'),
         t.map((r) => r.expiresAt?.toISOString() ?? null),
         reusable,
+        a.map((r) => auditEventTime(r.event)),
       ],
       { prepareAs: 'sidekey_write' },
     );
@@ -368,4 +369,16 @@ function orkRow(x: Row): OrkRow {
 /** The schema is missing or behind: an operator must run `sidekey migrate`. */
 export class SchemaError extends Error {
   override readonly name = 'SchemaError';
+}
+
+/**
+ * The partition key of an audit row (migration 8): the event's own time, as
+ * SQL's sidekey_audit_event_time() reads it — the `time` that eventText
+ * writes first — or the epoch when absent. Computed here rather than by that
+ * function in the insert: a SQL function with its own search_path is not
+ * inlined, and calling it per row cost PostgreSQL CPU on every write.
+ */
+const EVENT_TIME = /^\{"time":"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z)"/;
+export function auditEventTime(event: string): string {
+  return EVENT_TIME.exec(event)?.[1] ?? '1970-01-01T00:00:00Z';
 }
