@@ -18,6 +18,31 @@ import { reissueOrk } from './ork-reissue.js';
 const random = { bytes: (n: number) => randomBytes(n) };
 const local = () => new LocalKek(randomBytes(32), random);
 
+/** The list and optimistic re-wrap of keys stored by (tenant, key id), over an array (subject and ingest keys). */
+function byId<R extends { tenant: string; keyId: string; kekRef: string; wrapped: Buffer }>(rows: R[]) {
+  const key = (r: { tenant: string; keyId: string }) => `${r.tenant}\u0000${r.keyId}`;
+  return {
+    async list(ref: string, after: { tenant: string; keyId: string } | undefined, limit: number) {
+      return rows
+        .filter((r) => r.kekRef !== ref && (after === undefined || key(r) > key(after)))
+        .sort((a, b) => (key(a) < key(b) ? -1 : 1))
+        .slice(0, limit);
+    },
+    async rewrap(tenant: string, keyId: string, from: WrappedKey, to: WrappedKey) {
+      const i = rows.findIndex(
+        (r) =>
+          r.tenant === tenant &&
+          r.keyId === keyId &&
+          r.kekRef === from.kekRef &&
+          r.wrapped.equals(from.wrapped),
+      );
+      if (i < 0) return false;
+      rows[i] = { ...rows[i]!, kekRef: to.kekRef, wrapped: to.wrapped };
+      return true;
+    },
+  };
+}
+
 /** The four store methods KEK rotation uses, over arrays. */
 function memoryStore(
   keys: TenantKeyRow[],
@@ -30,54 +55,12 @@ function memoryStore(
     keys,
     chains,
     ingest,
-    async listIngestKeysNotUnder(
-      ref: string,
-      after: { tenant: string; keyId: string } | undefined,
-      limit: number,
-    ) {
-      const key = (r: { tenant: string; keyId: string }) => `${r.tenant}\u0000${r.keyId}`;
-      return ingest
-        .filter((r) => r.kekRef !== ref && (after === undefined || key(r) > key(after)))
-        .sort((a, b) => (key(a) < key(b) ? -1 : 1))
-        .slice(0, limit);
-    },
-    async rewrapIngestKey(tenant: string, keyId: string, from: WrappedKey, to: WrappedKey) {
-      const i = ingest.findIndex(
-        (r) =>
-          r.tenant === tenant &&
-          r.keyId === keyId &&
-          r.kekRef === from.kekRef &&
-          r.wrapped.equals(from.wrapped),
-      );
-      if (i < 0) return false;
-      ingest[i] = { ...ingest[i]!, kekRef: to.kekRef, wrapped: to.wrapped };
-      return true;
-    },
+    listIngestKeysNotUnder: byId(ingest).list,
+    rewrapIngestKey: byId(ingest).rewrap,
     roots,
     subjects,
-    async listSubjectKeysNotUnder(
-      ref: string,
-      after: { tenant: string; keyId: string } | undefined,
-      limit: number,
-    ) {
-      const key = (r: { tenant: string; keyId: string }) => `${r.tenant}\u0000${r.keyId}`;
-      return subjects
-        .filter((r) => r.kekRef !== ref && (after === undefined || key(r) > key(after)))
-        .sort((a, b) => (key(a) < key(b) ? -1 : 1))
-        .slice(0, limit);
-    },
-    async rewrapSubjectKey(tenant: string, keyId: string, from: WrappedKey, to: WrappedKey) {
-      const i = subjects.findIndex(
-        (r) =>
-          r.tenant === tenant &&
-          r.keyId === keyId &&
-          r.kekRef === from.kekRef &&
-          r.wrapped.equals(from.wrapped),
-      );
-      if (i < 0) return false;
-      subjects[i] = { ...subjects[i]!, kekRef: to.kekRef, wrapped: to.wrapped };
-      return true;
-    },
+    listSubjectKeysNotUnder: byId(subjects).list,
+    rewrapSubjectKey: byId(subjects).rewrap,
     async listTokenRootKeysNotUnder(ref: string, afterTenant: string, limit: number) {
       return roots
         .filter((r) => r.kekRef !== ref && r.wrapped !== null && r.tenant > afterTenant)
