@@ -29,3 +29,25 @@ export function tenantKeyRow(x: Row): TenantKeyRow {
     createdAt: x.created_at as Date,
   };
 }
+
+/**
+ * Token rows as the parameter arrays of an unnest() insert, in the column
+ * order both writers use: token, tenant, field, ork_id, tek_version,
+ * envelope (hex), kind, expires_at; and the tokens a deterministic or fpe
+ * row may reuse (an expired row of the same token is deleted first).
+ */
+export function tokenRowColumns(rows: readonly TokenRow[]) {
+  return {
+    columns: [
+      rows.map((x) => x.token),
+      rows.map((x) => x.tenant),
+      rows.map((x) => x.field),
+      rows.map((x) => x.orkId),
+      rows.map((x) => x.tekVersion),
+      rows.map((x) => hex(x.envelope)),
+      rows.map((x) => x.kind ?? 'random'),
+      rows.map((x) => x.expiresAt?.toISOString() ?? null),
+    ] as const,
+    reusable: rows.filter((x) => x.kind !== undefined && x.kind !== 'random').map((x) => x.token),
+  };
+}

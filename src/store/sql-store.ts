@@ -22,7 +22,7 @@ import type {
 import { SqlAuditLog } from './sql-audit-log.js';
 import { type SqlClient, toBuffer } from './sql-client.js';
 import { SqlIngestKeys } from './sql-ingest-keys.js';
-import { hex, type Row, tenantKeyRow, tokenRow } from './sql-rows.js';
+import { hex, type Row, tenantKeyRow, tokenRow, tokenRowColumns } from './sql-rows.js';
 
 /**
  * Sidecar and administrative operations live here; the operator-only key
@@ -222,7 +222,8 @@ export class SqlStore extends SqlIngestKeys implements Store {
     if (batch.tokens.length === 0 && batch.audit.length === 0) return;
     const t = batch.tokens;
     const a = batch.audit;
-    const reusable = t.filter((r) => r.kind !== undefined && r.kind !== 'random').map((r) => r.token);
+    const { columns, reusable } = tokenRowColumns(t);
+    const [token, tenant, field, orkId, tekVersion, envelope, kind, expiresAt] = columns;
     await this.sql.query(
       `with expired as (
          delete from sidekey_tokens
@@ -244,19 +245,19 @@ export class SqlStore extends SqlIngestKeys implements Store {
        )
        select 1`,
       [
-        t.map((r) => r.token),
-        t.map((r) => r.tenant),
-        t.map((r) => r.field),
-        t.map((r) => r.orkId),
-        t.map((r) => r.tekVersion),
-        t.map((r) => hex(r.envelope)),
+        token,
+        tenant,
+        field,
+        orkId,
+        tekVersion,
+        envelope,
         a.map((r) => r.chainId),
         a.map((r) => r.seq),
         a.map((r) => hex(r.prevHash)),
         a.map((r) => hex(r.hash)),
         a.map((r) => r.event),
-        t.map((r) => r.kind ?? 'random'),
-        t.map((r) => r.expiresAt?.toISOString() ?? null),
+        kind,
+        expiresAt,
         reusable,
         a.map((r) => auditEventTime(r.event)),
       ],

@@ -18,7 +18,7 @@ import { notifyKeyEvent } from './notify.js';
 import type { SubjectCountRow, SubjectKeyRef, SubjectKeyRow, TokenRow, WrappedKey } from './port.js';
 import { toBuffer } from './sql-client.js';
 import { SqlExpiry } from './sql-expiry.js';
-import { hex, type Row } from './sql-rows.js';
+import { hex, type Row, tokenRowColumns } from './sql-rows.js';
 
 export abstract class SqlSubjects extends SqlExpiry {
   async getSubjectKey(tenant: string, subject: string): Promise<SubjectKeyRow | undefined> {
@@ -69,7 +69,7 @@ export abstract class SqlSubjects extends SqlExpiry {
       if (!x.subjectKeyId) throw new TypeError('a subject record without its key id');
       keys.set(`${x.tenant}\u0000${x.subjectKeyId}`, { tenant: x.tenant, keyId: x.subjectKeyId });
     }
-    const reusable = rows.filter((x) => x.kind !== undefined && x.kind !== 'random').map((x) => x.token);
+    const { columns, reusable } = tokenRowColumns(rows);
     const r = await this.sql.query<{ tenant: string; key_id: string }>(
       `with k as (
          select tenant, key_id from sidekey_subject_keys
@@ -92,14 +92,7 @@ export abstract class SqlSubjects extends SqlExpiry {
        )
        select tenant, key_id from k`,
       [
-        rows.map((x) => x.token),
-        rows.map((x) => x.tenant),
-        rows.map((x) => x.field),
-        rows.map((x) => x.orkId),
-        rows.map((x) => x.tekVersion),
-        rows.map((x) => hex(x.envelope)),
-        rows.map((x) => x.kind ?? 'random'),
-        rows.map((x) => x.expiresAt?.toISOString() ?? null),
+        ...columns,
         rows.map((x) => x.subjectKeyId),
         [...keys.values()].map((k) => k.tenant),
         [...keys.values()].map((k) => k.keyId),
