@@ -44,6 +44,14 @@ describe('ORK scopes', () => {
     for (const op of ORK_OPERATIONS) assert.equal(refusal(FULL_SCOPE, op), undefined);
   });
 
+  it('refusal: the ingest keys need tokenize or encrypt (what sealed values are for)', () => {
+    const scope = (allow: string) => ({ allow: parseAllow(allow), reveal: 'none' as const });
+    assert.equal(refusal(scope('tokenize'), 'ingest-keys'), undefined);
+    assert.equal(refusal(scope('encrypt'), 'ingest-keys'), undefined);
+    assert.equal(refusal(scope('detokenize,decrypt,delete,forget'), 'ingest-keys'), 'allow');
+    assert.equal(refusal(FULL_SCOPE, 'ingest-keys'), undefined);
+  });
+
   it('a stored scope: absent = full (v1 rows); unknown names are dropped, an unknown reveal is none', () => {
     assert.deepEqual(scopeOf(undefined, undefined), FULL_SCOPE);
     assert.deepEqual(scopeOf(['delete', 'future-op', 'tokenize'], 'masked'), {

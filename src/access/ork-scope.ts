@@ -62,10 +62,23 @@ export function scopeOf(
 const REVEALS: ReadonlySet<OrkOperation> = new Set(['detokenize', 'decrypt']);
 
 /**
+ * Calls no scope names, allowed by the operations they serve: the ingest
+ * public keys (issue 14) are what sealed tokenize and encrypt need.
+ */
+const IMPLIED: Readonly<Record<'ingest-keys', readonly OrkOperation[]>> = {
+  'ingest-keys': ['tokenize', 'encrypt'],
+};
+
+/**
  * Why `scope` refuses `operation`, or undefined when it allows it: `allow`
  * (not in the list) or `reveal` (a reveal with `--reveal none`).
  */
-export function refusal(scope: OrkScope, operation: OrkOperation): 'allow' | 'reveal' | undefined {
+export function refusal(
+  scope: OrkScope,
+  operation: OrkOperation | keyof typeof IMPLIED,
+): 'allow' | 'reveal' | undefined {
+  if (operation === 'ingest-keys')
+    return IMPLIED[operation].some((op) => scope.allow.includes(op)) ? undefined : 'allow';
   if (!scope.allow.includes(operation)) return 'allow';
   if (scope.reveal === 'none' && REVEALS.has(operation)) return 'reveal';
   return undefined;

@@ -42,8 +42,3 @@ export async function getIngestKeys(
     })),
   };
 }
-
-/** The ORK scope an ingest-key lookup needs: one that may tokenize or encrypt (what sealed values are for). */
-export function ingestKeysRefusal(allow: readonly string[]): 'allow' | undefined {
-  return allow.includes('tokenize') || allow.includes('encrypt') ? undefined : 'allow';
-}

@@ -2,7 +2,6 @@ export {
   getIngestKeys,
   type IngestKeysResponse,
   type IngestPublicKey,
-  ingestKeysRefusal,
 } from './get-keys.js';
 export { IngestKeyring, type IngestKeyringDeps } from './ingest-keyring.js';
 export { newIngestKeys } from './key-pairs.js';

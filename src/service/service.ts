@@ -16,7 +16,6 @@ import {
   ENCRYPT_SEALED,
   getIngestKeys,
   type IngestKeysResponse,
-  ingestKeysRefusal,
   TOKENIZE_SEALED,
   withSealedItems,
 } from '../ingest/index.js';
@@ -134,8 +133,7 @@ export class TokenService {
     const id = await this.deps.keyring.authenticate(ctx.orkString);
     audit.orkId = id.orkId;
     if (id.tenant !== tenant) throw permissionDenied('the organisation key belongs to another tenant');
-    const refused =
-      operation === 'ingest-keys' ? ingestKeysRefusal(id.scope.allow) : refusal(id.scope, operation);
+    const refused = refusal(id.scope, operation);
     if (refused !== undefined) {
       audit.detail = { ...audit.detail, denied: refused };
       throw permissionDenied(
