@@ -1,11 +1,12 @@
 /**
  * `node --import tsx bench/audit-durability.ts [--seconds N] [--rate R] [--rounds K]`:
- * the measurement behind ADR-17. Hot detokenize (1 token, the record in the
- * sidecar's cache) at a paced rate against one sidekey build on a real
- * PostgreSQL (TLS, client certificates), with the reveal's audit event made
- * durable in the store (SIDEKEY_AUDIT_DURABILITY=store) or in the local
- * spool (=spool), in interleaved rounds (store, spool, store, spool, …) so
- * both see the same machine load. Prints a table and writes
+ * the measurement behind ADR-17 and ADR-20. Hot detokenize (1 token, the
+ * record in the sidecar's cache) at a paced rate against one sidekey build on
+ * a real PostgreSQL (TLS, client certificates), with the reveal's audit event
+ * made durable in the store (SIDEKEY_AUDIT_DURABILITY=store) or in the local
+ * spool (=spool), synced before each answer (SIDEKEY_AUDIT_SPOOL_SYNC=each)
+ * or written before it and synced every 10 ms (=interval), in interleaved
+ * rounds so all see the same machine load. Prints a table and writes
  * bench/results/audit-durability-<stamp>.json. Not a test: nothing here fails a build.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,7 +30,13 @@ const { values: args } = parseArgs({
 const seconds = Number(args.seconds);
 const rate = Number(args.rate);
 const rounds = Number(args.rounds);
-const modes = ['store', 'spool'] as const;
+/** The durability settings compared (ADR-17, ADR-20): the store's commit, the spool synced before each answer, the spool written before the answer and synced every 10 ms. */
+const modes = ['store', 'spool-each', 'spool-interval'] as const;
+const MODE_ENV: Record<(typeof modes)[number], Record<string, string>> = {
+  store: { SIDEKEY_AUDIT_DURABILITY: 'store' },
+  'spool-each': { SIDEKEY_AUDIT_DURABILITY: 'spool', SIDEKEY_AUDIT_SPOOL_SYNC: 'each' },
+  'spool-interval': { SIDEKEY_AUDIT_DURABILITY: 'spool', SIDEKEY_AUDIT_SPOOL_SYNC: 'interval' },
+};
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
 const loadAtStart = loadAverage();
@@ -67,7 +74,7 @@ try {
         pg,
         provisioned,
         scratch,
-        env: { SIDEKEY_AUDIT_DURABILITY: mode },
+        env: MODE_ENV[mode],
       });
       try {
         const t = await post(daemon.url, '/v1/tokenize', provisioned.ork, {

@@ -385,8 +385,9 @@ async function bootstrapDemo(
 
 /**
  * ADR-17: with SIDEKEY_AUDIT_DURABILITY=spool, the audit spool in the data
- * directory (reveals wait for its fdatasync; it ships to the store through
- * the writer), with what earlier processes left in it already on its way.
+ * directory (reveals wait for its fdatasync, or with
+ * SIDEKEY_AUDIT_SPOOL_SYNC=interval for its write — ADR-20; it ships to the
+ * store through the writer), with what earlier processes left in it already on its way.
  */
 async function openAuditSpool(
   config: Config,
@@ -400,6 +401,7 @@ async function openAuditSpool(
     store,
     downstream: writer,
     maxEvents: config.audit.spoolMaxEvents,
+    sync: config.audit.spoolSync,
     log: logs.auditLog,
   });
   if (spool.recovered > 0)

@@ -74,7 +74,7 @@ function rowsOf(chain: SpoolChain, n: number): AuditRow[] {
 async function openSpool(
   dir: string,
   store: ReturnType<typeof fakeStore>,
-  extra: { maxEvents?: number; segmentEvents?: number } = {},
+  extra: { maxEvents?: number; segmentEvents?: number; sync?: 'each' | 'interval' } = {},
 ) {
   const writer = new GroupCommitWriter({
     maxRows: 1000,
@@ -90,6 +90,7 @@ async function openSpool(
     log: silent,
     retryMs: 20,
     ...(extra.segmentEvents !== undefined && { segmentEvents: extra.segmentEvents }),
+    ...(extra.sync !== undefined && { sync: extra.sync }),
   });
   return { spool, writer };
 }
@@ -113,37 +114,38 @@ function spooledSeqs(dir: string): number[] {
 }
 
 describe('AuditSpool', () => {
-  it('acknowledges rows once they are in the segment file, then ships them in order and deletes shipped segments', async () => {
-    const dir = tempDir();
-    const store = fakeStore();
-    const { spool, writer } = await openSpool(dir, store, { segmentEvents: 4 });
-    await spool.openChain(CHAIN);
-    const rows = rowsOf(CHAIN, 10);
-    // Every row acknowledged is in a file at that moment (durable before the store has it).
-    await Promise.all(
-      rows.map((r) =>
-        spool.writeAudit([r]).then(() => {
-          assert.ok(spooledSeqs(dir).includes(r.seq) || store.rows.has(`${CHAIN.chainId}/${r.seq}`));
-        }),
-      ),
-    );
-    await until('all rows stored', () => store.rows.size === 10);
-    assert.deepEqual(store.seqs(CHAIN.chainId), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    await until('backlog 0', () => spool.backlog === 0);
-    // Full, shipped segments are gone; the current one (and the next, prepared ahead) stay until close.
-    await until('shipped segments deleted', () =>
-      readdirSync(dir)
-        .filter((f) => f.endsWith('.spool'))
-        .every((f) => f >= `${CHAIN.chainId}.00000002.spool`),
-    );
-    await writer.close();
-    assert.equal(await spool.close(), 0);
-    assert.deepEqual(
-      readdirSync(dir).filter((f) => f.endsWith('.spool')),
-      [],
-      'a clean close leaves no segment',
-    );
-  });
+  for (const sync of ['each', 'interval'] as const)
+    it(`acknowledges rows once they are in the segment file, then ships them in order and deletes shipped segments (sync: ${sync})`, async () => {
+      const dir = tempDir();
+      const store = fakeStore();
+      const { spool, writer } = await openSpool(dir, store, { segmentEvents: 4, sync });
+      await spool.openChain(CHAIN);
+      const rows = rowsOf(CHAIN, 10);
+      // Every row acknowledged is in a file at that moment (durable before the store has it).
+      await Promise.all(
+        rows.map((r) =>
+          spool.writeAudit([r]).then(() => {
+            assert.ok(spooledSeqs(dir).includes(r.seq) || store.rows.has(`${CHAIN.chainId}/${r.seq}`));
+          }),
+        ),
+      );
+      await until('all rows stored', () => store.rows.size === 10);
+      assert.deepEqual(store.seqs(CHAIN.chainId), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      await until('backlog 0', () => spool.backlog === 0);
+      // Full, shipped segments are gone; the current one (and the next, prepared ahead) stay until close.
+      await until('shipped segments deleted', () =>
+        readdirSync(dir)
+          .filter((f) => f.endsWith('.spool'))
+          .every((f) => f >= `${CHAIN.chainId}.00000002.spool`),
+      );
+      await writer.close();
+      assert.equal(await spool.close(), 0);
+      assert.deepEqual(
+        readdirSync(dir).filter((f) => f.endsWith('.spool')),
+        [],
+        'a clean close leaves no segment',
+      );
+    });
 
   it('goes on while the store is down, up to the bound; then it is full; it ships everything when the store is back', async () => {
     const dir = tempDir();

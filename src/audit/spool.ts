@@ -4,8 +4,12 @@
  *
  * `writeAudit` appends the rows to the current segment file and resolves once
  * an fdatasync covering them returned. Rows of one event-loop turn (and those
- * arriving while a sync runs) share one write and one fdatasync. After the
- * sync the rows go on to the writer as lazy audit rows (`urgent: false`), in
+ * arriving while a sync runs) share one write and one fdatasync. With
+ * `sync: 'interval'` (ADR-20) it resolves once the rows are written — in the
+ * kernel's page cache, which outlives a kill -9 of this process — with one
+ * synchronous write per turn, and an fdatasync runs off the answer's path at
+ * most every SPOOL_SYNC_INTERVAL_MS while rows were written since the last.
+ * After the write (or sync) the rows go on to the writer as lazy audit rows (`urgent: false`), in
  * seq order, behind the chain record (stored first, idempotently); the writer
  * retries them until they commit. A segment holds at most `segmentEvents`
  * rows; once it is full and all its rows committed, its file is deleted.
@@ -21,7 +25,7 @@
  * refuses new operations (fail closed, UNAVAILABLE). Memory is bounded with
  * it: the rows are the writer's queue.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeSync } from 'node:fs';
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -39,6 +43,11 @@ export const SPOOL_DIR = 'audit-spool';
  * ADR-6 at low rates, and a backlog of 50 ms of events at most in normal operation.
  */
 export const SPOOL_SHIP_DELAY_MS = 50;
+/**
+ * With `sync: 'interval'`: the longest a written row waits for its fdatasync
+ * (what a crash of the node, not of the process, can lose; ADR-20).
+ */
+export const SPOOL_SYNC_INTERVAL_MS = 10;
 const DEFAULT_SEGMENT_EVENTS = 4096;
 const DEFAULT_RETRY_MS = 1000;
 
@@ -53,6 +62,8 @@ export interface AuditSpoolOptions {
   readonly downstream: SpoolDownstream;
   /** Rows spooled but not yet committed, at most. */
   readonly maxEvents: number;
+  /** `each` (default): resolve after the fdatasync; `interval`: after the write, synced every SPOOL_SYNC_INTERVAL_MS. */
+  readonly sync?: 'each' | 'interval';
   /** Spool problems (never a value: ids, counts, error names). */
   readonly log: Logger;
   readonly segmentEvents?: number;
@@ -135,6 +146,10 @@ export class AuditSpool implements AuditSink {
   private uncommitted = 0;
   private closed = false;
   private readonly leftovers = new Set<ChainShipper>();
+  /** `interval`: rows written since the last fdatasync started, and its timer. */
+  private unsynced = false;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private syncing: Promise<void> | undefined;
   /** The next segment's file, prepared ahead. */
   private next: { readonly number: number; readonly ready: Promise<PreparedSegment> } | undefined;
 
@@ -221,8 +236,11 @@ export class AuditSpool implements AuditSink {
     await this.settle();
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.syncTimer) clearTimeout(this.syncTimer);
     for (const b of this.buffer) b.reject(new Error('the audit spool is closed'));
     this.buffer = [];
+    await this.syncing;
+    if (this.unsynced) await this.handle?.datasync().catch(() => {});
     await this.handle?.close().catch(() => {});
     this.handle = undefined;
     const next = await this.next?.ready.catch(() => undefined);
@@ -304,8 +322,11 @@ export class AuditSpool implements AuditSink {
         const segment = this.segment!;
         const take = rows.slice(0, limit - segment.rows);
         const bytes = Buffer.concat(take.map(encodeEvent));
-        await writeFully(this.handle!, bytes, this.position);
-        await this.handle!.datasync();
+        if (this.options.sync === 'interval') this.writeNow(bytes);
+        else {
+          await writeFully(this.handle!, bytes, this.position);
+          await this.handle!.datasync();
+        }
         this.position += bytes.length;
         segment.rows += take.length;
         rows = rows.slice(take.length);
@@ -330,6 +351,47 @@ export class AuditSpool implements AuditSink {
   }
 
   /**
+   * `interval`: one synchronous positional write (a page-cache copy, no
+   * thread-pool round trip); the fdatasync follows within SPOOL_SYNC_INTERVAL_MS.
+   */
+  private writeNow(bytes: Buffer): void {
+    const fd = this.handle!.fd;
+    for (let done = 0; done < bytes.length; )
+      done += writeSync(fd, bytes, done, bytes.length - done, this.position + done);
+    this.unsynced = true;
+    if (this.syncTimer === undefined && !this.closed) {
+      this.syncTimer = setTimeout(() => {
+        this.syncTimer = undefined;
+        void this.syncWritten();
+      }, SPOOL_SYNC_INTERVAL_MS);
+    }
+  }
+
+  /** Syncs what `writeNow` wrote (one at a time); a failure is logged, and the next interval tries again. */
+  private syncWritten(): Promise<void> {
+    if (this.syncing !== undefined || !this.unsynced || this.handle === undefined)
+      return this.syncing ?? Promise.resolve();
+    this.unsynced = false;
+    const handle = this.handle;
+    this.syncing = handle
+      .datasync()
+      .catch((err: unknown) => {
+        this.unsynced = true;
+        this.options.log.error({ err: errorSummary(err) }, 'audit spool fdatasync failed; retrying');
+      })
+      .finally(() => {
+        this.syncing = undefined;
+        if (this.unsynced && this.syncTimer === undefined && !this.closed) {
+          this.syncTimer = setTimeout(() => {
+            this.syncTimer = undefined;
+            void this.syncWritten();
+          }, SPOOL_SYNC_INTERVAL_MS);
+        }
+      });
+    return this.syncing;
+  }
+
+  /**
    * Makes segment `n` of the current chain current. Its file (magic and
    * header synced, directory entry synced) is prepared ahead, once the
    * current segment is half full: a directory sync can take a journal
@@ -341,6 +403,9 @@ export class AuditSpool implements AuditSink {
     const pending = this.next?.number === n ? this.next.ready : this.prepareSegment(n);
     this.next = undefined;
     const prepared = await pending;
+    await this.syncing;
+    if (this.unsynced) await this.handle?.datasync().catch(() => {});
+    this.unsynced = false;
     await this.handle?.close().catch(() => {});
     this.handle = prepared.handle;
     this.position = prepared.position;

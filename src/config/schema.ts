@@ -101,8 +101,10 @@ export const rawConfigObject = z.object({
   SIDEKEY_RATE_LIMIT_BURST: int(0, 10_000_000, 0),
   SIDEKEY_AUDIT_DURABLE_REVEAL: bool(true),
   // Where a reveal's audit event is made durable before it is answered (ADR-17).
-  SIDEKEY_AUDIT_DURABILITY: z.enum(['store', 'spool']).default('store'),
+  SIDEKEY_AUDIT_DURABILITY: z.enum(['store', 'spool']).default('spool'),
   SIDEKEY_AUDIT_SPOOL_MAX_EVENTS: int(1, 10_000_000, 10_000),
+  // When the spool fdatasyncs: before each answer (`each`) or every 10 ms, off the answer's path (`interval`; ADR-20).
+  SIDEKEY_AUDIT_SPOOL_SYNC: z.enum(['each', 'interval']).default('interval'),
   SIDEKEY_SHUTDOWN_TIMEOUT_SECONDS: int(1, 600, 20),
   SIDEKEY_BOOTSTRAP_DEMO: z.enum(['true', 'false', 'auto']).default('auto'),
 });
@@ -225,6 +227,8 @@ export interface Config {
     readonly durability: 'store' | 'spool';
     /** Spooled events not yet stored, at most (then fail closed). */
     readonly spoolMaxEvents: number;
+    /** `each`: a reveal waits for the fdatasync; `interval`: for the write, synced every SPOOL_SYNC_INTERVAL_MS (ADR-20). */
+    readonly spoolSync: 'each' | 'interval';
   };
   readonly shutdownTimeoutMs: number;
   readonly bootstrapDemo: boolean;
@@ -312,6 +316,7 @@ export function toConfig(raw: RawConfig, cwd: string): Config {
       durableReveal: raw.SIDEKEY_AUDIT_DURABLE_REVEAL,
       durability: raw.SIDEKEY_AUDIT_DURABILITY,
       spoolMaxEvents: raw.SIDEKEY_AUDIT_SPOOL_MAX_EVENTS,
+      spoolSync: raw.SIDEKEY_AUDIT_SPOOL_SYNC,
     },
     shutdownTimeoutMs: raw.SIDEKEY_SHUTDOWN_TIMEOUT_SECONDS * 1000,
     bootstrapDemo:

@@ -3,7 +3,8 @@
  * promises what it did (issue 15, ADR-17), on a real PostgreSQL with real
  * sidecar processes (SIDEKEY_AUDIT_DURABILITY=spool):
  *
- *   - kill -9 of the sidecar at random moments under a reveal load: after a
+ *   - kill -9 of the sidecar at random moments under a reveal load, with the
+ *     spool synced before each answer and every 10 ms (ADR-20): after a
  *     restart on the same data directory every answered reveal has its event
  *     in the store and `sidekey audit verify` passes;
  *   - PostgreSQL down: reveals of cached records go on up to
@@ -117,74 +118,78 @@ function spoolFiles(dataDir: string): string[] {
 }
 
 describe('audit spool: kill -9 under reveal load', () => {
-  it('every answered reveal has its event after a restart, and the chains verify', async (t) => {
-    const dataDir = fleet.sidecarDataDir();
-    let sidecar = await spawnOn(dataDir);
-    const { tokens, values } = await tokenizeSome(sidecar.url, 50);
-    const answered = new Set<string>();
-    let kills = 0;
-    let replayed = 0;
-    try {
-      for (let round = 0; round < 3; round++) {
-        let running = true;
-        let n = 0;
-        const target = sidecar;
-        const worker = async (w: number) => {
-          while (running) {
-            const id = `r${round}-w${w}-${n++}`;
-            const token = tokens[randomInt(tokens.length)]!;
-            const r = await call(target.url, '/v1/detokenize', { tenant: TENANT, tokens: [token] }, id);
-            if (r.status === 200) {
-              assert.equal(r.body.results[0].value, values[tokens.indexOf(token)]);
-              answered.add(id);
-            } else if (r.status === 0) {
-              return; // the process is gone
+  // `each`: a reveal waits for the fdatasync; `interval` (ADR-20): for the write only — the
+  // kernel keeps what a killed process wrote, so the promise to a kill -9 is the same.
+  for (const sync of ['each', 'interval'] as const)
+    it(`every answered reveal has its event after a restart, and the chains verify (SIDEKEY_AUDIT_SPOOL_SYNC=${sync})`, async (t) => {
+      const dataDir = fleet.sidecarDataDir();
+      const env = { SIDEKEY_AUDIT_SPOOL_SYNC: sync };
+      let sidecar = await spawnOn(dataDir, env);
+      const { tokens, values } = await tokenizeSome(sidecar.url, 50);
+      const answered = new Set<string>();
+      let kills = 0;
+      let replayed = 0;
+      try {
+        for (let round = 0; round < 3; round++) {
+          let running = true;
+          let n = 0;
+          const target = sidecar;
+          const worker = async (w: number) => {
+            while (running) {
+              const id = `r${round}-w${w}-${n++}`;
+              const token = tokens[randomInt(tokens.length)]!;
+              const r = await call(target.url, '/v1/detokenize', { tenant: TENANT, tokens: [token] }, id);
+              if (r.status === 200) {
+                assert.equal(r.body.results[0].value, values[tokens.indexOf(token)]);
+                answered.add(id);
+              } else if (r.status === 0) {
+                return; // the process is gone
+              }
             }
-          }
-        };
-        const load = Promise.all(Array.from({ length: 8 }, (_, w) => worker(w)));
-        const before = answered.size;
-        await until('reveals answered in this round', () => answered.size >= before + 50, 30_000);
-        // A random moment: a little later, mid-load.
-        await new Promise((r) => setTimeout(r, randomInt(0, 400)));
-        sidecar.child.proc.kill('SIGKILL');
-        const killed = await sidecar.child.exited;
-        assert.equal(killed.signal, 'SIGKILL');
-        kills++;
-        running = false;
-        await load;
-        sidecar = await spawnOn(dataDir);
-        const found = /"events":(\d+)[^\n]*audit events of an earlier process found in the spool/.exec(
-          sidecar.child.stdout,
+          };
+          const load = Promise.all(Array.from({ length: 8 }, (_, w) => worker(w)));
+          const before = answered.size;
+          await until('reveals answered in this round', () => answered.size >= before + 50, 30_000);
+          // A random moment: a little later, mid-load.
+          await new Promise((r) => setTimeout(r, randomInt(0, 400)));
+          sidecar.child.proc.kill('SIGKILL');
+          const killed = await sidecar.child.exited;
+          assert.equal(killed.signal, 'SIGKILL');
+          kills++;
+          running = false;
+          await load;
+          sidecar = await spawnOn(dataDir, env);
+          const found = /"events":(\d+)[^\n]*audit events of an earlier process found in the spool/.exec(
+            sidecar.child.stdout,
+          );
+          replayed += Number(found?.[1] ?? 0);
+        }
+        await until(
+          'every answered reveal has its stored event',
+          async () => {
+            const stored = await storedRevealIds();
+            return [...answered].every((id) => stored.has(id));
+          },
+          30_000,
+          200,
         );
-        replayed += Number(found?.[1] ?? 0);
+        await auditVerifies();
+        // Replayed segments of the killed processes are deleted once shipped; only the live chain's remain.
+        await until(
+          'replayed segments deleted',
+          () => new Set(spoolFiles(dataDir).map((f) => f.split('.')[0])).size === 1,
+          10_000,
+        );
+        t.diagnostic(
+          `${answered.size} reveals answered across ${kills} kills; ${replayed} events read back from the spools of killed processes (stored or not); every event stored`,
+        );
+      } finally {
+        await stopGracefully(sidecar);
       }
-      await until(
-        'every answered reveal has its stored event',
-        async () => {
-          const stored = await storedRevealIds();
-          return [...answered].every((id) => stored.has(id));
-        },
-        30_000,
-        200,
-      );
-      await auditVerifies();
-      // Replayed segments of the killed processes are deleted once shipped; only the live chain's remain.
-      await until(
-        'replayed segments deleted',
-        () => new Set(spoolFiles(dataDir).map((f) => f.split('.')[0])).size === 1,
-        10_000,
-      );
-      t.diagnostic(
-        `${answered.size} reveals answered across ${kills} kills; ${replayed} events read back from the spools of killed processes (stored or not); every event stored`,
-      );
-    } finally {
-      await stopGracefully(sidecar);
-    }
-    const output = sidecar.child.stdout + sidecar.child.stderr;
-    assert.ok(!output.includes(ork), 'no ORK in the sidecar log');
-    for (const v of values) assert.ok(!output.includes(v), 'no value in the sidecar log');
-  });
+      const output = sidecar.child.stdout + sidecar.child.stderr;
+      assert.ok(!output.includes(ork), 'no ORK in the sidecar log');
+      for (const v of values) assert.ok(!output.includes(v), 'no value in the sidecar log');
+    });
 });
 
 describe('audit spool: PostgreSQL unreachable', () => {
