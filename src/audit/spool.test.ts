@@ -147,6 +147,25 @@ describe('AuditSpool', () => {
       );
     });
 
+  it('sync interval: a row is acknowledged once written, and shipped only after an fdatasync covers it (no chain hole after a node crash)', async () => {
+    const dir = tempDir();
+    const store = fakeStore();
+    const { spool, writer } = await openSpool(dir, store, { sync: 'interval' });
+    await spool.openChain(CHAIN);
+    const rows = rowsOf(CHAIN, 3);
+    for (const r of rows) {
+      await spool.writeAudit([r]);
+      // Acknowledged: in the file already, and not shipped (the sync runs on a timer, after this turn).
+      assert.ok(spooledSeqs(dir).includes(r.seq));
+      assert.equal(writer.auditDepth, 0, 'not handed to the writer before its sync');
+      assert.equal(store.rows.has(`${CHAIN.chainId}/${r.seq}`), false);
+    }
+    await until('all rows stored', () => store.rows.size === 3);
+    assert.deepEqual(store.seqs(CHAIN.chainId), [1, 2, 3]);
+    await writer.close();
+    assert.equal(await spool.close(), 0);
+  });
+
   it('goes on while the store is down, up to the bound; then it is full; it ships everything when the store is back', async () => {
     const dir = tempDir();
     const store = fakeStore();

@@ -7,9 +7,11 @@
  * arriving while a sync runs) share one write and one fdatasync. With
  * `sync: 'interval'` (ADR-20) it resolves once the rows are written — in the
  * kernel's page cache, which outlives a kill -9 of this process — with one
- * synchronous write per turn, and an fdatasync runs off the answer's path at
- * most every SPOOL_SYNC_INTERVAL_MS while rows were written since the last.
- * After the write (or sync) the rows go on to the writer as lazy audit rows (`urgent: false`), in
+ * synchronous write per turn, and an fdatasync runs off the answer's path
+ * within SPOOL_SYNC_INTERVAL_MS. Either way rows are shipped only once an
+ * fdatasync covers them, so the store never holds a row the spool could
+ * lose in a crash of the node: a chain may end early, never with a hole.
+ * After the sync the rows go on to the writer as lazy audit rows (`urgent: false`), in
  * seq order, behind the chain record (stored first, idempotently); the writer
  * retries them until they commit. A segment holds at most `segmentEvents`
  * rows; once it is full and all its rows committed, its file is deleted.
@@ -146,8 +148,8 @@ export class AuditSpool implements AuditSink {
   private uncommitted = 0;
   private closed = false;
   private readonly leftovers = new Set<ChainShipper>();
-  /** `interval`: rows written since the last fdatasync started, and its timer. */
-  private unsynced = false;
+  /** `interval`: rows written and not yet covered by an fdatasync (shipped once they are), the timer and the sync running. */
+  private written: { rows: AuditRow[]; segment: Segment; shipper: ChainShipper }[] = [];
   private syncTimer: NodeJS.Timeout | undefined;
   private syncing: Promise<void> | undefined;
   /** The next segment's file, prepared ahead. */
@@ -224,6 +226,8 @@ export class AuditSpool implements AuditSink {
       if (this.flushing === undefined) this.startFlush();
       await this.flushing;
     }
+    // `interval`: what is written is synced and shipped now, so the writer's drain stores it.
+    await this.syncAllWritten().catch(() => {});
   }
 
   /**
@@ -236,11 +240,10 @@ export class AuditSpool implements AuditSink {
     await this.settle();
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    if (this.syncTimer) clearTimeout(this.syncTimer);
     for (const b of this.buffer) b.reject(new Error('the audit spool is closed'));
     this.buffer = [];
-    await this.syncing;
-    if (this.unsynced) await this.handle?.datasync().catch(() => {});
+    // Rows a failed sync left unshipped stay in the file for the next start.
+    await this.syncAllWritten().catch(() => {});
     await this.handle?.close().catch(() => {});
     this.handle = undefined;
     const next = await this.next?.ready.catch(() => undefined);
@@ -330,7 +333,10 @@ export class AuditSpool implements AuditSink {
         this.position += bytes.length;
         segment.rows += take.length;
         rows = rows.slice(take.length);
-        shipper.ship(take, segment);
+        if (this.options.sync === 'interval') {
+          this.written.push({ rows: take, segment, shipper });
+          this.armSync();
+        } else shipper.ship(take, segment);
         this.prepareAhead(limit);
       }
     } catch (err) {
@@ -351,44 +357,54 @@ export class AuditSpool implements AuditSink {
   }
 
   /**
-   * `interval`: one synchronous positional write (a page-cache copy, no
-   * thread-pool round trip); the fdatasync follows within SPOOL_SYNC_INTERVAL_MS.
+   * `interval`: one synchronous positional write (a copy into the page cache,
+   * no thread-pool round trip); the fdatasync follows within SPOOL_SYNC_INTERVAL_MS.
    */
   private writeNow(bytes: Buffer): void {
     const fd = this.handle!.fd;
     for (let done = 0; done < bytes.length; )
       done += writeSync(fd, bytes, done, bytes.length - done, this.position + done);
-    this.unsynced = true;
-    if (this.syncTimer === undefined && !this.closed) {
-      this.syncTimer = setTimeout(() => {
-        this.syncTimer = undefined;
-        void this.syncWritten();
-      }, SPOOL_SYNC_INTERVAL_MS);
-    }
   }
 
-  /** Syncs what `writeNow` wrote (one at a time); a failure is logged, and the next interval tries again. */
-  private syncWritten(): Promise<void> {
-    if (this.syncing !== undefined || !this.unsynced || this.handle === undefined)
-      return this.syncing ?? Promise.resolve();
-    this.unsynced = false;
-    const handle = this.handle;
-    this.syncing = handle
-      .datasync()
-      .catch((err: unknown) => {
-        this.unsynced = true;
-        this.options.log.error({ err: errorSummary(err) }, 'audit spool fdatasync failed; retrying');
-      })
-      .finally(() => {
-        this.syncing = undefined;
-        if (this.unsynced && this.syncTimer === undefined && !this.closed) {
-          this.syncTimer = setTimeout(() => {
-            this.syncTimer = undefined;
-            void this.syncWritten();
-          }, SPOOL_SYNC_INTERVAL_MS);
-        }
+  private armSync(): void {
+    if (this.syncTimer !== undefined || this.written.length === 0 || this.closed) return;
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = undefined;
+      this.syncWritten().catch(() => {
+        // Logged; the rows stay first in line and the next interval tries again.
       });
+    }, SPOOL_SYNC_INTERVAL_MS);
+  }
+
+  /** `interval`: one fdatasync for every row written so far, then those rows are shipped; one at a time. */
+  private syncWritten(): Promise<void> {
+    if (this.syncing !== undefined) return this.syncing;
+    if (this.written.length === 0 || this.handle === undefined) return Promise.resolve();
+    const batch = this.written;
+    this.written = [];
+    const synced = this.handle.datasync().then(
+      () => {
+        for (const w of batch) w.shipper.ship(w.rows, w.segment);
+      },
+      (err: unknown) => {
+        this.written.unshift(...batch);
+        this.options.log.error({ err: errorSummary(err) }, 'audit spool fdatasync failed; retrying');
+        throw err;
+      },
+    );
+    this.syncing = synced.finally(() => {
+      this.syncing = undefined;
+      this.armSync();
+    });
     return this.syncing;
+  }
+
+  /** `interval`: everything written is synced and shipped before the segment changes or the spool stops. */
+  private async syncAllWritten(): Promise<void> {
+    if (this.syncTimer !== undefined) clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
+    await this.syncing?.catch(() => {});
+    await this.syncWritten();
   }
 
   /**
@@ -398,14 +414,13 @@ export class AuditSpool implements AuditSink {
    * commit, and no reveal should wait for one.
    */
   private async startSegment(n: number): Promise<void> {
+    // The current segment's rows synced first: a failure fails this flush, which is retried, before anything changed.
+    await this.syncAllWritten();
     const shipper = this.current!;
     const previous = this.segment;
     const pending = this.next?.number === n ? this.next.ready : this.prepareSegment(n);
     this.next = undefined;
     const prepared = await pending;
-    await this.syncing;
-    if (this.unsynced) await this.handle?.datasync().catch(() => {});
-    this.unsynced = false;
     await this.handle?.close().catch(() => {});
     this.handle = prepared.handle;
     this.position = prepared.position;
