@@ -8,8 +8,10 @@
  *   event   = u64be(seq) ‖ prev_hash (32) ‖ hash (32) ‖ event text (UTF-8)
  *
  * A frame that runs past the end of the file or whose check does not match
- * ends the file: it is the torn tail of a write whose fdatasync never
- * returned, so no reveal was answered on it.
+ * ends the file: it is the torn tail of a write that never completed or, with
+ * SIDEKEY_AUDIT_SPOOL_SYNC=interval after a crash of the node, where pages
+ * not yet synced begin (ADR-20). Nothing after it is trusted, and nothing
+ * after it was shipped to the store (rows ship only once synced).
  */
 import { createHash } from 'node:crypto';
 import type { AuditChainRow, AuditRow } from '../store/index.js';
