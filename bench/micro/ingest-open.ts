@@ -50,7 +50,7 @@ for (const suite of SUITE_NAMES) {
     Array.from({ length: 20 }, (_, i) => `4111 1111 1111 ${1000 + i}`),
   );
   const parsed = sealed.map((s) => parseSealed(s, 65536)!);
-  const lib = cipherSuite(suite);
+  const lib = await cipherSuite(suite);
   const readyKey = await lib.kem.deserializePrivateKey(new Uint8Array(pair.privateKey));
   const libInputs = parsed.map((p) => ({ enc: new Uint8Array(p.enc), ct: new Uint8Array(p.ciphertext) }));
   const floor = async () => {

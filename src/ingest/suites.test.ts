@@ -35,19 +35,22 @@ const fixture = (name: string) =>
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 const bytes = (b: ArrayBuffer) => Buffer.from(b);
 
+// cipherSuite() imports the libraries on first use (ADR-19): the suites once, for every test here.
+const SUITE_OBJECTS = { x25519: await cipherSuite('x25519'), xwing: await cipherSuite('xwing') };
+
 describe('RFC 9180 A.1.1: DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256, base mode', () => {
   const v = fixture('rfc9180-a.1.1-x25519-sha256-aes128gcm-base.json');
   // The appendix's AEAD; the KEM object and the KDF are the ones ingest uses.
   const suite = new CipherSuite({
-    kem: cipherSuite('x25519').kem,
+    kem: SUITE_OBJECTS.x25519.kem,
     kdf: new HkdfSha256(),
     aead: new Aes128Gcm(),
   });
 
   it('the ingest suite is kem 0x0020, kdf 1, aead 2 (AES-256-GCM)', () => {
-    const s = cipherSuite('x25519');
+    const s = SUITE_OBJECTS.x25519;
     assert.deepEqual([s.kem.id, s.kdf.id, s.aead.id], [0x0020, 1, 2]);
-    const x = cipherSuite('xwing');
+    const x = SUITE_OBJECTS.xwing;
     assert.deepEqual([x.kem.id, x.kdf.id, x.aead.id], [0x647a, 1, 2]);
   });
 
@@ -94,7 +97,7 @@ describe('RFC 9180 A.1.1: DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256, base mode', 
 
 describe('X-Wing (draft-connolly-cfrg-xwing-kem-08, appendix C)', () => {
   const v = fixture('xwing-draft-08-vector-1.json');
-  const kem = cipherSuite('xwing').kem as unknown as XWing;
+  const kem = SUITE_OBJECTS.xwing.kem as unknown as XWing;
 
   it('the seed sk gives the public key pk', async () => {
     const pair = await keyPairFromSeed('xwing', hex(v.sk!));
@@ -161,7 +164,7 @@ describe('round trip per suite, and the info binding', () => {
       const pair = await keyPairFromSeed(suite, Buffer.alloc(32, 9));
       assert.equal(pair.publicKey.length, SUITES[suite].publicKeyBytes);
       const keyId = newKeyId(suite, Buffer.alloc(16, 1));
-      const lib = cipherSuite(suite);
+      const lib = SUITE_OBJECTS[suite];
       const { enc, ct } = await lib.seal(
         {
           recipientPublicKey: await lib.kem.deserializePublicKey(new Uint8Array(pair.publicKey)),
@@ -198,7 +201,7 @@ describe('pinned sealed value (docs/formats.md §19.4)', () => {
     assert.equal(pair.privateKey.toString('hex'), V.sk);
     assert.equal(pair.publicKey.toString('hex'), V.pk);
     const keyId = newKeyId('x25519', Buffer.alloc(16, 2));
-    const s = cipherSuite('x25519');
+    const s = SUITE_OBJECTS.x25519;
     const sender = await s.createSenderContext({
       recipientPublicKey: await s.kem.deserializePublicKey(hex(V.pk)),
       info: ingestInfo('acme', 'card'),

@@ -22,8 +22,8 @@
  * The label, the separators and the string layout are frozen: changing one
  * makes every sealed value in flight unopenable.
  */
-import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core';
-import { XWing } from '@hpke/hybridkem-x-wing';
+import type { CipherSuite } from '@hpke/core';
+import type { XWing } from '@hpke/hybridkem-x-wing';
 import { fromBase64Url, toBase64Url } from '../crypto/encoding.js';
 
 export type SuiteName = 'xwing' | 'x25519';
@@ -78,19 +78,30 @@ function own(bytes: Uint8Array): { view: Uint8Array; owned: boolean } {
   return { view: new Uint8Array(bytes), owned: true };
 }
 
-const suites = new Map<SuiteName, CipherSuite>();
-/** The library's suite object (one per process; it holds no key). */
-export function cipherSuite(name: SuiteName): CipherSuite {
+const suites = new Map<SuiteName, Promise<CipherSuite>>();
+/**
+ * The library's suite object (one per process; it holds no key). The HPKE
+ * libraries are imported here, on the first use of a suite — the first
+ * sealed request, ingest key or `ingest-key` command — not when the daemon
+ * starts: a sidecar that never sees a sealed value never loads them (ADR-19,
+ * "memory"). X-Wing's (ML-KEM) only for the xwing suite.
+ */
+export function cipherSuite(name: SuiteName): Promise<CipherSuite> {
   let s = suites.get(name);
   if (s === undefined) {
-    s = new CipherSuite({
-      kem: name === 'xwing' ? new XWing() : new DhkemX25519HkdfSha256(),
-      kdf: new HkdfSha256(),
-      aead: new Aes256Gcm(),
-    });
+    s = newCipherSuite(name);
+    // A failed import is not cached: the next call tries again.
+    s.catch(() => suites.delete(name));
     suites.set(name, s);
   }
   return s;
+}
+
+async function newCipherSuite(name: SuiteName): Promise<CipherSuite> {
+  const { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } = await import('@hpke/core');
+  const kem =
+    name === 'xwing' ? new (await import('@hpke/hybridkem-x-wing')).XWing() : new DhkemX25519HkdfSha256();
+  return new CipherSuite({ kem, kdf: new HkdfSha256(), aead: new Aes256Gcm() });
 }
 
 export function suiteOfKeyId(keyId: string): SuiteName | undefined {
@@ -147,7 +158,7 @@ export interface IngestKeyPair {
 /** A key pair from 32 CSPRNG bytes (X-Wing: the seed of draft-connolly-cfrg-xwing-kem; X25519: RFC 9180 DeriveKeyPair). */
 export async function keyPairFromSeed(suite: SuiteName, seed: Uint8Array): Promise<IngestKeyPair> {
   if (seed.length !== PRIVATE_KEY_BYTES) throw new RangeError('an ingest key seed is 32 bytes');
-  const kem = cipherSuite(suite).kem;
+  const kem = (await cipherSuite(suite)).kem;
   const ikm = own(seed);
   try {
     const pair =
@@ -169,7 +180,7 @@ export type OpeningKey = Awaited<ReturnType<CipherSuite['kem']['deserializePriva
 export async function openingKey(suite: SuiteName, privateKey: Uint8Array): Promise<OpeningKey> {
   const sk = own(privateKey);
   try {
-    return await cipherSuite(suite).kem.deserializePrivateKey(sk.view);
+    return await (await cipherSuite(suite)).kem.deserializePrivateKey(sk.view);
   } finally {
     if (sk.owned) sk.view.fill(0);
   }
@@ -181,8 +192,9 @@ export async function openSealed(
   parts: SealedParts,
   info: Uint8Array,
 ): Promise<Uint8Array | undefined> {
+  const cs = await cipherSuite(parts.suite);
   try {
-    const pt = await cipherSuite(parts.suite).open(
+    const pt = await cs.open(
       { recipientKey: key, enc: own(parts.enc).view, info },
       own(parts.ciphertext).view,
     );

@@ -7,7 +7,7 @@
 import { isTokenSyntax, newToken, type RandomSource, subjectDetKey, zeroize } from '../crypto/index.js';
 import { invalid } from '../errors/index.js';
 import type { TokenKindName } from '../store/index.js';
-import { describeRefusal, type FpeFormat, fpeTransform } from './fpe.js';
+import { describeRefusal, type FpeFormat } from './fpe.js';
 import { deterministicToken, fieldKey, fpeStorageId } from './token-keys.js';
 
 export interface Minted {
@@ -74,6 +74,8 @@ const fpe: KindFactory = async (ctx) => {
   // idempotent insert would then answer with another subject's record.
   if (ctx.subject !== undefined)
     throw invalid('subject cannot be used with an fpe field (its tokens are not unique per subject)');
+  // Imported here, by the first fpe minter: see fpe-cipher.ts.
+  const { fpeTransform } = await import('./fpe-cipher.js');
   const tokenKey = await ctx.tokenKey();
   const key = fieldKey(tokenKey, 'fpe', ctx.field);
   const idKey = fieldKey(tokenKey, 'fpe-id', ctx.field);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { fpeTransform } from './fpe.js';
+import { fpeTransform } from './fpe-cipher.js';
 import {
   deriveTokenKey,
   deterministicToken,
