@@ -39,7 +39,7 @@ export function footprintMarkdown(r: FootprintResults, measuredAt: string, commi
     `Measured ${measuredAt} on ${commit}, ${r.windowSeconds} s windows after ${r.warmupSeconds} s warm-ups. ` +
       `Paced open loop (one request due every ${1000 / r.rate} ms, latency from the due time), one fresh sidekey per runtime started as the image starts it ` +
       `(${r.imageNodeFlags.length === 0 ? 'no node flags' : `the node flags of its ENTRYPOINT, \`${r.imageNodeFlags.join(' ')}\``}) and **without the injector's heap limit** ` +
-      '(NODE_OPTIONS empty) and with its default settings (a reveal's audit event written to the audit spool, synced every 10 ms: ADR-20), the floors at the same pace on the same runtime. **added p50/p99**: sidekey minus the floor of its transport ' +
+      '(NODE_OPTIONS empty) and with its default settings (each reveal’s audit event written to the audit spool, synced every 10 ms: ADR-20), the floors at the same pace on the same runtime. **added p50/p99**: sidekey minus the floor of its transport ' +
       '(bare hono + AES-GCM for HTTP, bare grpc-js echo for gRPC); **mCPU**: user+system CPU of the sidekey process from /proc over the window; ' +
       '**MB**: steady RSS after all the rows (MiB). A row whose "req/s done" is below the pace did not keep up: the machine was saturated, and its latency (from the due time) measures the queue, not sidekey. Dapr v1.17 publishes, at 1,000 QPS: p99 +0.66 ms (gRPC) / +0.98 ms (HTTP), ' +
       '142 / 57 mCPU, about 50 MB. The machine has 2 cores shared with the load generator and PostgreSQL (and, for these runs, other work: the load average is given).',
