@@ -50,10 +50,13 @@ const issue = async (label: string, ...scope: string[]) => {
 };
 const orkList = async (): Promise<{ id: string; allow: string[]; reveal: string; label: string }[]> =>
   JSON.parse((await ops(['ork', 'list', '--tenant', TENANT, '--json'])).stdout);
+// In the order the events happened: a table's physical order is not an order (each CLI call has its own chain).
 const auditEvents = async () =>
-  (await fleet.pg.adminQuery<{ event: string }>('select event from sidekey_audit_log')).map(
-    (r) => JSON.parse(r.event) as Record<string, unknown>,
-  );
+  (
+    await fleet.pg.adminQuery<{ event: string }>(
+      'select event from sidekey_audit_log order by event_time, chain_id, seq',
+    )
+  ).map((r) => JSON.parse(r.event) as Record<string, unknown>);
 
 before(async () => {
   fleet = await startFleet();
