@@ -204,6 +204,21 @@ describe('audit export, prune and verify on a fleet', () => {
   it('export → prune → verify (live and file) while both sidecars keep serving', async () => {
     const cut = new Date();
     await until('traffic after the cut', () => traffic.ok >= 60);
+    // The sidecars spool their events and ship them a flush later (ADR-20): an event from
+    // before the cut may still be on its way. An export holds what is stored (a late event
+    // waits for the next export), so wait for each sidecar chain to be stored, without a
+    // hole, up to an event after the cut.
+    await until('every sidecar chain stored past the cut', async () => {
+      const [row] = await fleet.pg.adminQuery<{ behind: string }>(
+        `select count(*) filter (where max_time < $1 or n <> last - first + 1) as behind from (
+           select max(event_time) as max_time, count(*) as n, max(seq) as last, min(seq) as first
+           from sidekey_audit_log where chain_id in
+             (select chain_id from sidekey_audit_log where event::jsonb->>'operation' = 'tokenize')
+           group by chain_id) c`,
+        [cut.toISOString()],
+      );
+      return row!.behind === '0';
+    });
     const file = join(dir, 'first.jsonl.gz');
     const exported = await must(['audit', 'export', '--until', cut.toISOString(), '--out', file]);
     const exportId = exported.stdout.trim();
