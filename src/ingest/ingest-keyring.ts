@@ -11,10 +11,10 @@
  * on a copy it zeroes. A pair whose `retire_at` has passed (this sidecar's
  * clock) is treated as unknown at once, before any operator deletes it.
  */
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import { type RandomSource, zeroize } from '../crypto/index.js';
 import { failedPrecondition, SidekeyError, unavailable } from '../errors/index.js';
-import { KeyCache } from '../keyring/index.js';
+import { boundedLru, KeyCache } from '../keyring/index.js';
 import { type KekRing, KmsError, kmsContext } from '../kms/index.js';
 import { type IngestKeyRow, isStoreUnavailable, SchemaError, type Store } from '../store/index.js';
 import { newIngestKeys } from './key-pairs.js';
@@ -38,7 +38,7 @@ export class IngestKeyring {
   private readonly refreshedAt = new Map<string, number>();
 
   constructor(private readonly deps: IngestKeyringDeps) {
-    this.lists = new LRUCache<string, IngestKeyRow[]>({ max: deps.maxKeys, ttl: deps.ttlMs });
+    this.lists = boundedLru<string, IngestKeyRow[]>({ max: deps.maxKeys, ttl: deps.ttlMs });
     this.privates = new KeyCache({ max: deps.maxKeys, ttlMs: deps.ttlMs });
   }
 

@@ -11,8 +11,9 @@
  *   happens while another request awaits; a shared buffer could then be
  *   used after it was wiped, silently encrypting under zeros.)
  */
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import { zeroize } from '../crypto/index.js';
+import { boundedLru } from './lru.js';
 
 export interface KeyEntry<M> {
   readonly key: Buffer;
@@ -32,7 +33,7 @@ export class KeyCache<M> {
   private readonly loading = new Map<string, Promise<KeyEntry<M>>>();
 
   constructor(private readonly options: KeyCacheOptions) {
-    this.cache = new LRUCache<string, KeyEntry<M>>({
+    this.cache = boundedLru<string, KeyEntry<M>>({
       max: options.max,
       ttl: options.ttlMs,
       ttlAutopurge: true,

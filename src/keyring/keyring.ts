@@ -10,7 +10,7 @@
  * UNAUTHENTICATED / FAILED_PRECONDITION / UNAVAILABLE with secret-free messages.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import { type OrkScope, scopeOf } from '../access/index.js';
 import { decodeOrkString, deriveFdk, orkFingerprint, type RandomSource, zeroize } from '../crypto/index.js';
 import { failedPrecondition, SidekeyError, unauthenticated, unavailable } from '../errors/index.js';
@@ -18,6 +18,7 @@ import { type KekRing, KmsError, kmsContext } from '../kms/index.js';
 import { isStoreUnavailable, SchemaError, type Store, type TenantKeyRow } from '../store/index.js';
 import { deriveTokenKey, lineageSecret, sealLineage } from '../tokens/index.js';
 import { KeyCache } from './key-cache.js';
+import { boundedLru } from './lru.js';
 
 export interface OrkIdentity {
   readonly tenant: string;
@@ -75,7 +76,7 @@ export class Keyring {
   private readonly tenantKeys: LRUCache<string, TenantKeyRow[]>;
   /** Bumped by every invalidation, so reads it aborted can tell and retry. */
   private generation = 0;
-  private readonly refused = new LRUCache<string, SidekeyError>({ max: 10_000, ttl: NEGATIVE_TTL_MS });
+  private readonly refused = boundedLru<string, SidekeyError>({ max: 10_000, ttl: NEGATIVE_TTL_MS });
 
   constructor(private readonly deps: KeyringDeps) {
     const { options } = deps;
@@ -84,7 +85,7 @@ export class Keyring {
     this.teks = new KeyCache({ max: options.maxKeys, ttlMs: options.tekTtlMs, onLookup: lookup('tek') });
     this.fdks = new KeyCache({ max: options.maxKeys, ttlMs: options.tekTtlMs, onLookup: lookup('fdk') });
     this.tokenKeys = new KeyCache({ max: options.maxKeys, ttlMs: options.tekTtlMs, onLookup: lookup('fdk') });
-    this.tenantKeys = new LRUCache<string, TenantKeyRow[]>({
+    this.tenantKeys = boundedLru<string, TenantKeyRow[]>({
       max: options.maxKeys,
       ttl: options.tekTtlMs,
       fetchMethod: (tenant) => deps.store.getTenantKeys(tenant),

@@ -5,7 +5,8 @@
  * without a policy is cached too (as the v1 default), so the hot path asks
  * the store once per field and TTL.
  */
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { boundedLru } from '../keyring/index.js';
 import type { Store } from '../store/index.js';
 import { defaultPolicy, type FieldPolicy } from './policy.js';
 
@@ -20,7 +21,7 @@ export class PolicyBook {
   private generation = 0;
 
   constructor(store: Pick<Store, 'getPolicy'>, options: PolicyBookOptions) {
-    this.cache = new LRUCache<string, FieldPolicy>({
+    this.cache = boundedLru<string, FieldPolicy>({
       max: options.max,
       ttl: options.ttlMs,
       fetchMethod: async (key) => {

@@ -8,7 +8,7 @@
  * for the transport to map. A reveal's audit event is durable before the
  * reveal returns (SIDEKEY_AUDIT_DURABLE_REVEAL).
  */
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import { refusal } from '../access/index.js';
 import type { AuditEvent } from '../audit/index.js';
 import { permissionDenied, SidekeyError, unauthenticated, unavailable } from '../errors/index.js';
@@ -19,7 +19,7 @@ import {
   TOKENIZE_SEALED,
   withSealedItems,
 } from '../ingest/index.js';
-import type { OrkIdentity } from '../keyring/index.js';
+import { boundedLru, type OrkIdentity } from '../keyring/index.js';
 import type { TokenRow } from '../store/index.js';
 import { decrypt } from './decrypt.js';
 import { deleteTokens } from './delete.js';
@@ -52,7 +52,7 @@ export class TokenService {
     this.served = new Set(deps.tenants);
     this.records =
       deps.recordCache.max > 0
-        ? new LRUCache({ max: deps.recordCache.max, ttl: deps.recordCache.ttlMs })
+        ? boundedLru<string, TokenRow>({ max: deps.recordCache.max, ttl: deps.recordCache.ttlMs })
         : undefined;
     this.bucket = deps.rateLimit && new TokenBucket(deps.rateLimit.rate, deps.rateLimit.burst);
   }

@@ -244,7 +244,7 @@ describe('the Dockerfile', () => {
     // The young generation is bounded and the old generation grows by 25 % per full GC in the image (ADR-19); the benchmark reads these flags from here.
     assert.match(
       runtime,
-      /^ENTRYPOINT \["node", "--max-semi-space-size=4", "--heap-growing-percent=25", "\/app\/bin\/sidekey.js"\]$/m,
+      /^ENTRYPOINT \["node", "--max-semi-space-size=2", "--heap-growing-percent=25", "\/app\/bin\/sidekey.js"\]$/m,
     );
     assert.match(runtime, /^CMD \["serve"\]$/m);
     assert.match(runtime, /^VOLUME \["\/var\/lib\/sidekey", "\/run\/sidekey"\]$/m);
