@@ -47,8 +47,10 @@ COPY --from=build /src/dist ./dist
 USER 10001:10001
 VOLUME ["/var/lib/sidekey", "/run/sidekey"]
 # A young generation of 2 × 2 MiB semi-spaces at most: V8 sizes it from the machine's memory otherwise
-# (64 MiB semi-spaces on Node 24 on a large node: 128 MiB of RSS for garbage that dies young);
-# 2 MiB costs no CPU measurably more than 4 MiB and keeps 4–9 MiB less RSS (ADR-19, "Memory").
+# (64 MiB semi-spaces on Node 24 on a large node: 128 MiB of RSS for garbage that dies young).
+# 2 MiB keeps 3–9 MiB less RSS than 4 MiB at no measurable CPU cost at 1,000 single-value calls
+# a second, but costs 4–9 % on 100-value batches at saturation: a batch-heavy pod may run the
+# image with --max-semi-space-size=4 (ADR-19, "Memory, second pass").
 # --heap-growing-percent=25: after each full GC the next one is due when the old generation has
 # grown by 25 % (V8 picks up to 300 % when no heap limit is set); not a heap limit.
 # docs/architecture.md ADR-19 (and its "memory" part), docs/performance.md "Footprint per pod".
