@@ -6,7 +6,7 @@
  * and any change to a byte of the envelope, makes opening fail.
  */
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
+import { createCipheriv, createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { lengthPrefixed, toBase64Url } from './encoding.js';
@@ -17,6 +17,7 @@ import {
   openCiphertext,
   openRecord,
   RECORD_FORMAT_V1,
+  RECORDS_PER_SUBKEY,
   type RecordBinding,
   RecordSealer,
   readCiphertextHeader,
@@ -328,16 +329,67 @@ describe('properties', () => {
   });
 });
 
-describe('RecordSealer (the batch path of tokenize)', () => {
-  it('writes exactly the bytes of sealRecord, for every record of a batch', () => {
-    const { token: _t, ...shared } = RECORD;
+describe('RecordSealer (the batch path of tokenize, ADR-21)', () => {
+  const { token: _t, ...shared } = RECORD;
+  const TOKENS = [TOKEN, 'tok_AAAAAAAAAAAAAAAAAAAAAA', 'tok_zzzzzzzzzzzzzzzzzzzzzw'];
+  /** docs/formats.md §7–§8 written out again with Node's primitives: 0x01 ‖ salt ‖ nonce ‖ GCM(K_rec(salt)). */
+  function expectedEnvelope(salt: Buffer, nonce: Buffer, token: string, value: Buffer): string {
+    const kRec = createHmac('sha256', FDK)
+      .update(Buffer.concat([lengthPrefixed('sidekey/record/v1'), salt, Buffer.from([1])]))
+      .digest();
+    const c = createCipheriv('aes-256-gcm', kRec, nonce, { authTagLength: 16 });
+    c.setAAD(recordAad({ ...RECORD, token }));
+    const body = Buffer.concat([c.update(value), c.final(), c.getAuthTag()]);
+    return hex(Buffer.concat([Buffer.from([1]), salt, nonce, body]));
+  }
+
+  it('seals its first record exactly as sealRecord, and the next ones under the same salt with fresh nonces', () => {
     const sealer = new RecordSealer(FDK, shared, counterRandom(0x40));
     const single = counterRandom(0x40);
-    for (const [i, token] of [TOKEN, 'tok_AAAAAAAAAAAAAAAAAAAAAA', 'tok_zzzzzzzzzzzzzzzzzzzzzw'].entries()) {
+    const salt = seq(0x40, 16);
+    let nonceAt = 0x40 + 16;
+    for (const [i, token] of TOKENS.entries()) {
       const value = Buffer.from(`value ${i} ✓`, 'utf8');
-      const batch = sealer.seal(token, value);
-      assert.equal(hex(batch), hex(sealRecord(FDK, { ...RECORD, token }, value, single)));
-      assert.deepEqual(openRecord(FDK, { ...RECORD, token }, batch), value);
+      const envelope = sealer.seal(token, value);
+      if (i === 0) assert.equal(hex(envelope), hex(sealRecord(FDK, { ...RECORD, token }, value, single)));
+      assert.equal(hex(envelope), expectedEnvelope(salt, seq(nonceAt, 12), token, value), `record ${i}`);
+      nonceAt += 12;
+      assert.deepEqual(openRecord(FDK, { ...RECORD, token }, envelope), value);
     }
+    sealer.close();
+  });
+
+  it(`draws a new salt every ${RECORDS_PER_SUBKEY} records, never repeats a nonce, and every record opens`, () => {
+    const sealer = new RecordSealer(FDK, shared, new PooledRandom());
+    const n = 2 * RECORDS_PER_SUBKEY + 1;
+    const salts: string[] = [];
+    const nonces = new Set<string>();
+    for (let i = 0; i < n; i++) {
+      const token = `tok_${Buffer.alloc(16, i % 251).toString('base64url')}`;
+      const value = Buffer.from(`v${i}`);
+      const envelope = sealer.seal(token, value);
+      salts.push(hex(envelope.subarray(1, 17)));
+      nonces.add(hex(envelope.subarray(17, 29)));
+      assert.deepEqual(openRecord(FDK, { ...RECORD, token }, envelope), value, `record ${i}`);
+    }
+    sealer.close();
+    const distinct = [...new Set(salts)];
+    assert.equal(distinct.length, 3);
+    for (const [k, salt] of distinct.entries()) {
+      const used = salts.filter((x) => x === salt).length;
+      assert.equal(used, k < 2 ? RECORDS_PER_SUBKEY : 1, `salt ${k}`);
+    }
+    assert.equal(nonces.size, n);
+  });
+
+  it('zeroes its subkey on close() and refuses to seal after it', () => {
+    const sealer = new RecordSealer(FDK, shared, new PooledRandom());
+    sealer.seal(TOKEN, Buffer.from('x'));
+    const key = Reflect.get(sealer, 'key') as Buffer;
+    assert.equal(key.length, 32);
+    assert.notEqual(hex(key), '00'.repeat(32));
+    sealer.close();
+    assert.equal(hex(key), '00'.repeat(32));
+    assert.throws(() => sealer.seal(TOKEN, Buffer.from('x')), /after close/);
   });
 });

@@ -67,10 +67,11 @@ export async function tokenize(scope: Scope, input: unknown): Promise<TokenizeRe
     });
     let fdk: Buffer | undefined;
     let sealKey: Buffer | undefined;
+    let sealer: RecordSealer | undefined;
     try {
       fdk = await deps.keyring.fdk(id, field, version);
       sealKey = binding.sealingKey(fdk);
-      const sealer = new RecordSealer(
+      sealer = new RecordSealer(
         sealKey,
         { tenant, field, tekVersion: version, orkId: id.orkId },
         deps.random,
@@ -95,6 +96,7 @@ export async function tokenize(scope: Scope, input: unknown): Promise<TokenizeRe
         });
       }
     } finally {
+      sealer?.close();
       zeroize(fdk, sealKey);
       minter.close();
     }
