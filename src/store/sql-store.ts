@@ -22,7 +22,7 @@ import type {
 import { SqlAuditLog } from './sql-audit-log.js';
 import { type SqlClient, toBuffer } from './sql-client.js';
 import { SqlIngestKeys } from './sql-ingest-keys.js';
-import { hex, type Row, tenantKeyRow, tokenRow, tokenRowColumns } from './sql-rows.js';
+import { hex, type Row, tenantKeyRow, tokenRow, tokenRowParams, tokenRowsFrom } from './sql-rows.js';
 
 /**
  * Sidecar and administrative operations live here; the operator-only key
@@ -220,45 +220,36 @@ export class SqlStore extends SqlIngestKeys implements Store {
    */
   async write(batch: WriteBatch): Promise<void> {
     if (batch.tokens.length === 0 && batch.audit.length === 0) return;
-    const t = batch.tokens;
     const a = batch.audit;
-    const { columns, reusable } = tokenRowColumns(t);
-    const [token, tenant, field, orkId, tekVersion, envelope, kind, expiresAt] = columns;
+    const { params, reusable } = tokenRowParams(batch.tokens);
     await this.sql.query(
       `with expired as (
          delete from sidekey_tokens
-          where token = any($14::text[]) and expires_at is not null and expires_at <= now()
+          where token = any($11::text[]) and expires_at is not null and expires_at <= now()
          returning 1
        ), tokens as (
          insert into sidekey_tokens (token, tenant, field, ork_id, tek_version, envelope, kind, expires_at)
-         select token, tenant, field, ork_id, tek_version, decode(envelope, 'hex'), kind, expires_at::timestamptz
-           from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $12::text[], $13::text[])
-                as u(token, tenant, field, ork_id, tek_version, envelope, kind, expires_at)
+         select r.token, g.tenant, g.field, g.ork_id, g.tek_version, decode(r.envelope, 'base64'), g.kind,
+                g.expires_at::timestamptz
+           from ${tokenRowsFrom(1)}
           where (select count(*) from expired) >= 0
          on conflict (token) do nothing
        ), audit as (
          insert into sidekey_audit_log (chain_id, seq, prev_hash, hash, event, event_time)
          select chain_id, seq, decode(prev_hash, 'hex'), decode(hash, 'hex'), event, event_time
-           from unnest($7::text[], $8::bigint[], $9::text[], $10::text[], $11::text[], $15::timestamptz[])
+           from unnest($12::text[], $13::bigint[], $14::text[], $15::text[], $16::text[], $17::timestamptz[])
                 as u(chain_id, seq, prev_hash, hash, event, event_time)
          on conflict (chain_id, seq, event_time) do nothing
        )
        select 1`,
       [
-        token,
-        tenant,
-        field,
-        orkId,
-        tekVersion,
-        envelope,
+        ...params,
+        reusable,
         a.map((r) => r.chainId),
         a.map((r) => r.seq),
         a.map((r) => hex(r.prevHash)),
         a.map((r) => hex(r.hash)),
         a.map((r) => r.event),
-        kind,
-        expiresAt,
-        reusable,
         a.map((r) => auditEventTime(r.event)),
       ],
       { prepareAs: 'sidekey_write' },

@@ -18,7 +18,7 @@ import { notifyKeyEvent } from './notify.js';
 import type { SubjectCountRow, SubjectKeyRef, SubjectKeyRow, TokenRow, WrappedKey } from './port.js';
 import { toBuffer } from './sql-client.js';
 import { SqlExpiry } from './sql-expiry.js';
-import { hex, type Row, tokenRowColumns } from './sql-rows.js';
+import { hex, type Row, tokenRowParams, tokenRowsFrom } from './sql-rows.js';
 
 export abstract class SqlSubjects extends SqlExpiry {
   async getSubjectKey(tenant: string, subject: string): Promise<SubjectKeyRow | undefined> {
@@ -69,35 +69,28 @@ export abstract class SqlSubjects extends SqlExpiry {
       if (!x.subjectKeyId) throw new TypeError('a subject record without its key id');
       keys.set(`${x.tenant}\u0000${x.subjectKeyId}`, { tenant: x.tenant, keyId: x.subjectKeyId });
     }
-    const { columns, reusable } = tokenRowColumns(rows);
+    const { params, reusable } = tokenRowParams(rows);
     const r = await this.sql.query<{ tenant: string; key_id: string }>(
       `with k as (
          select tenant, key_id from sidekey_subject_keys
-          where (tenant, key_id) in (select * from unnest($10::text[], $11::text[]))
+          where (tenant, key_id) in (select * from unnest($11::text[], $12::text[]))
          for share
        ), expired as (
          delete from sidekey_tokens
-          where token = any($12::text[]) and expires_at is not null and expires_at <= now()
+          where token = any($13::text[]) and expires_at is not null and expires_at <= now()
          returning 1
        ), tokens as (
          insert into sidekey_tokens
            (token, tenant, field, ork_id, tek_version, envelope, kind, expires_at, subject_key_id)
-         select u.token, u.tenant, u.field, u.ork_id, u.tek_version, decode(u.envelope, 'hex'), u.kind,
-                u.expires_at::timestamptz, u.subject_key_id
-           from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[])
-                as u(token, tenant, field, ork_id, tek_version, envelope, kind, expires_at, subject_key_id)
-          where exists (select 1 from k where k.tenant = u.tenant and k.key_id = u.subject_key_id)
+         select r.token, g.tenant, g.field, g.ork_id, g.tek_version, decode(r.envelope, 'base64'), g.kind,
+                g.expires_at::timestamptz, g.subject_key_id
+           from ${tokenRowsFrom(1)}
+          where exists (select 1 from k where k.tenant = g.tenant and k.key_id = g.subject_key_id)
             and (select count(*) from expired) >= 0
          on conflict (token) do nothing
        )
        select tenant, key_id from k`,
-      [
-        ...columns,
-        rows.map((x) => x.subjectKeyId),
-        [...keys.values()].map((k) => k.tenant),
-        [...keys.values()].map((k) => k.keyId),
-        reusable,
-      ],
+      [...params, [...keys.values()].map((k) => k.tenant), [...keys.values()].map((k) => k.keyId), reusable],
       { prepareAs: 'sidekey_write_subjects' },
     );
     return r.rows.map((x) => ({ tenant: x.tenant, keyId: x.key_id }));
