@@ -9,14 +9,14 @@
  * rounds so all see the same machine load. Prints a table and writes
  * bench/results/audit-durability-<stamp>.json. Not a test: nothing here fails a build.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startPostgres } from '../test/support/postgres.js';
 import { removeOnExit } from './lib/children.js';
 import { measureWindow, median, type Window } from './lib/measure.js';
-import { loadAverage, processTree } from './lib/procfs.js';
+import { loadAverage, postgresProcesses } from './lib/procfs.js';
 import { buildSidekey, post, provision, startDaemon } from './lib/sidekey.js';
 
 const REPO = join(import.meta.dirname, '..');
@@ -45,8 +45,7 @@ const build = buildSidekey(REPO, 'compiled');
 const pg = await startPostgres();
 const scratch = mkdtempSync(join(tmpdir(), 'sidekey-bench-audit-'));
 removeOnExit(scratch);
-const postmaster = Number(readFileSync(join(pg.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-const ctx = { repo: REPO, scratch, pgPids: () => processTree(postmaster) };
+const ctx = { repo: REPO, scratch, pgPids: postgresProcesses(pg.dataDir) };
 
 interface Row {
   readonly mode: (typeof modes)[number];

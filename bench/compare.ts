@@ -18,13 +18,13 @@
  * same code on both sides — `npm run bench` has them.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findPostgresBin, startPostgres } from '../test/support/postgres.js';
 import { removeOnExit } from './lib/children.js';
 import { type MeasureContext, machineInfo, measureWindow, median, toMeasurement } from './lib/measure.js';
-import { loadAverage, memoryKiB, processTree } from './lib/procfs.js';
+import { loadAverage, memoryKiB, postgresProcesses } from './lib/procfs.js';
 import type { Machine, Measurement } from './lib/report.js';
 import {
   type Build,
@@ -489,8 +489,7 @@ export async function runCompare(o: CompareOptions): Promise<void> {
     log('starting PostgreSQL (TLS, client-certificate logins)');
     const pg = await startPostgres();
     destroyPg = () => pg.destroy();
-    const postmaster = Number(readFileSync(join(pg.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    const ctx: MeasureContext = { repo: o.repo, scratch, pgPids: () => processTree(postmaster) };
+    const ctx: MeasureContext = { repo: o.repo, scratch, pgPids: postgresProcesses(pg.dataDir) };
     const pgVersion = execFileSync(join(findPostgresBin(), 'postgres'), ['--version'], {
       encoding: 'utf8',
     }).trim();

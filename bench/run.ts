@@ -17,7 +17,7 @@
  * itself broke.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -36,7 +36,7 @@ import {
   toMeasurement,
   type Window,
 } from './lib/measure.js';
-import { loadAverage, memoryKiB, processTree } from './lib/procfs.js';
+import { loadAverage, memoryKiB, postgresProcesses } from './lib/procfs.js';
 import { summarizeProfile } from './lib/profile.js';
 import {
   type Budget,
@@ -152,8 +152,7 @@ async function main(): Promise<void> {
   const pg = await startPostgres();
   let daemon: Daemon | undefined;
   try {
-    const postmaster = Number(readFileSync(join(pg.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    pgPids = () => processTree(postmaster);
+    pgPids = postgresProcesses(pg.dataDir);
     const pgVersion = execFileSync(join(findPostgresBin(), 'postgres'), ['--version'], {
       encoding: 'utf8',
     }).trim();
@@ -1049,8 +1048,7 @@ async function footprintOnly(): Promise<void> {
   const build = buildSidekey(REPO, 'compiled');
   const pg = await startPostgres();
   try {
-    const postmaster = Number(readFileSync(join(pg.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    pgPids = () => processTree(postmaster);
+    pgPids = postgresProcesses(pg.dataDir);
     const pgVersion = execFileSync(join(findPostgresBin(), 'postgres'), ['--version'], {
       encoding: 'utf8',
     }).trim();

@@ -1,6 +1,7 @@
 /** CPU time and memory of processes, from /proc (Linux). */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 let ticks: number | undefined;
 
@@ -64,6 +65,12 @@ export function memoryKiB(pid: number): { rss: number; hwm: number } | undefined
   } catch {
     return undefined;
   }
+}
+
+/** A PostgreSQL data directory's postmaster and its backends, read anew at each call (backends come and go). */
+export function postgresProcesses(dataDir: string): () => number[] {
+  const postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  return () => processTree(postmaster);
 }
 
 /** `root` and its direct children (a postmaster and its backends). */

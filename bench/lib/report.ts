@@ -347,6 +347,14 @@ export function markdown(r: Results): string {
       'it runs no floors and leaves this page alone.',
   );
   out.push('');
+  out.push(
+    'To compare settings of one build (environment variables, node flags, a runtime), ' +
+      "`node --import tsx bench/variants.ts --op detokenize|tokenize|tokenize100|encrypt --variants 'default;KEY=VALUE;flags=--a-node-flag' " +
+      '[--rate R | --closed C] [--rounds K] [--seconds N] [--floor] [--node <bin>]` runs one operation paced (or closed-loop) against a fresh daemon per ' +
+      'variant and round, interleaved on one PostgreSQL, and prints req/s, sidekey and PostgreSQL mCPU, p50/p99 and RSS per variant ' +
+      '(`bench/results/variants-<timestamp>.json`).',
+  );
+  out.push('');
   return out.join('\n');
 }
 
