@@ -158,7 +158,11 @@ try {
           field: 'email',
           values: hot,
         });
-        const tokens = (t.body as { tokens: string[] }).tokens;
+        const tokens = (t.body as { tokens?: string[] }).tokens;
+        if (t.status !== 200 || tokens === undefined)
+          throw new Error(
+            `variant "${v.name}": the warm-up tokenize answered ${t.status} ${JSON.stringify(t.body)}`,
+          );
         // Every record read once, so the measured reveals are cache hits.
         await post(daemon.url, '/v1/detokenize', provisioned.ork, { tenant: 'bench', tokens });
         const bodies = {
