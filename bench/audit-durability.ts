@@ -9,15 +9,12 @@
  * rounds so all see the same machine load. Prints a table and writes
  * bench/results/audit-durability-<stamp>.json. Not a test: nothing here fails a build.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startPostgres } from '../test/support/postgres.js';
-import { removeOnExit } from './lib/children.js';
-import { measureWindow, median, type Window } from './lib/measure.js';
-import { loadAverage, postgresProcesses } from './lib/procfs.js';
-import { buildSidekey, post, provision, startDaemon } from './lib/sidekey.js';
+import { median } from './lib/measure.js';
+import { loadAverage } from './lib/procfs.js';
+import { runVariants, type VariantRow } from './lib/variants.js';
 
 const REPO = join(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -37,95 +34,17 @@ const MODE_ENV: Record<(typeof modes)[number], Record<string, string>> = {
   'spool-each': { SIDEKEY_AUDIT_DURABILITY: 'spool', SIDEKEY_AUDIT_SPOOL_SYNC: 'each' },
   'spool-interval': { SIDEKEY_AUDIT_DURABILITY: 'spool', SIDEKEY_AUDIT_SPOOL_SYNC: 'interval' },
 };
-const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
 const loadAtStart = loadAverage();
-log(`load average at start: ${loadAtStart.join(' ')}`);
-const build = buildSidekey(REPO, 'compiled');
-const pg = await startPostgres();
-const scratch = mkdtempSync(join(tmpdir(), 'sidekey-bench-audit-'));
-removeOnExit(scratch);
-const ctx = { repo: REPO, scratch, pgPids: postgresProcesses(pg.dataDir) };
-
-interface Row {
-  readonly mode: (typeof modes)[number];
-  readonly round: number;
-  readonly p50: number;
-  readonly p90: number;
-  readonly p99: number;
-  readonly max: number;
-  readonly mCpu: number;
-  readonly pgMCpu: number;
-  readonly ok: number;
-  readonly errors: number;
-  /** Group-commit transactions per 1,000 reveals (sidekey's /metrics). */
-  readonly flushesPer1000: number;
-  readonly load1: number;
-}
-const rows: Row[] = [];
-try {
-  const provisioned = provision(build, pg, 'bench', scratch);
-  const values = Array.from({ length: 100 }, (_, i) => `hot-${i}@example.com`);
-  for (let round = 0; round < rounds; round++) {
-    for (const mode of modes) {
-      const daemon = await startDaemon({
-        build,
-        pg,
-        provisioned,
-        scratch,
-        env: MODE_ENV[mode],
-      });
-      try {
-        const t = await post(daemon.url, '/v1/tokenize', provisioned.ork, {
-          tenant: 'bench',
-          field: 'email',
-          values,
-        });
-        const tokens = (t.body as { tokens: string[] }).tokens;
-        // Every record once, so the measured reveals are hot (record cache hits).
-        await post(daemon.url, '/v1/detokenize', provisioned.ork, { tenant: 'bench', tokens });
-        const w: Window = await measureWindow(
-          ctx,
-          `hot-detokenize-${mode}-${round}`,
-          'bench/load/http-paced.ts',
-          {
-            url: daemon.url,
-            path: '/v1/detokenize',
-            headers: { 'content-type': 'application/json', 'x-sidekey-org-key': provisioned.ork },
-            bodies: tokens.map((tk) => JSON.stringify({ tenant: 'bench', tokens: [tk] })),
-            rate,
-            connections: 64,
-            warmupSeconds: 2,
-            seconds,
-          },
-          { pid: daemon.pid, metricsUrl: daemon.url },
-        );
-        const r = w.result;
-        const row: Row = {
-          mode,
-          round,
-          p50: r.latencyMs.p50,
-          p90: r.latencyMs.p90,
-          p99: r.latencyMs.p99,
-          max: r.latencyMs.max,
-          mCpu: ((w.serverCpu ?? 0) / r.seconds) * 1000,
-          pgMCpu: (w.pgCpu / r.seconds) * 1000,
-          ok: r.ok,
-          errors: r.errors,
-          flushesPer1000: r.ok === 0 ? 0 : (1000 * (w.metrics?.flushes ?? 0)) / r.ok,
-          load1: loadAverage()[0]!,
-        };
-        rows.push(row);
-        log(JSON.stringify(row));
-      } finally {
-        await daemon.stop();
-      }
-    }
-  }
-} finally {
-  await pg.destroy();
-  build.remove();
-}
+process.stderr.write(`bench: load average at start: ${loadAtStart.join(' ')}\n`);
+const rows: VariantRow[] = await runVariants(REPO, {
+  op: 'detokenize',
+  variants: modes.map((mode) => ({ name: mode, env: MODE_ENV[mode], flags: [] })),
+  rate,
+  rounds,
+  seconds,
+  warmupSeconds: 2,
+});
 
 const fmt = (n: number) => n.toFixed(2);
 const lines = [
@@ -134,8 +53,8 @@ const lines = [
   '|---|---|---|---|---|---|---|---|---|',
 ];
 for (const mode of modes) {
-  const mine = rows.filter((r) => r.mode === mode);
-  const m = (f: (r: Row) => number) => median(mine.map(f));
+  const mine = rows.filter((r) => r.variant === mode);
+  const m = (f: (r: VariantRow) => number) => median(mine.map(f));
   lines.push(
     `| ${mode} (median of ${mine.length}) | ${fmt(m((r) => r.p50))} | ${fmt(m((r) => r.p90))} | ${fmt(m((r) => r.p99))} | ${fmt(m((r) => r.max))} | ${m((r) => r.mCpu).toFixed(0)} | ${m((r) => r.pgMCpu).toFixed(0)} | ${m((r) => r.flushesPer1000).toFixed(0)} | ${mine.reduce((a, r) => a + r.errors, 0)} |`,
   );

@@ -26,19 +26,14 @@
  * p50/p99, RSS after the window) with every round's CPU, and writes
  * bench/results/variants-<stamp>.json.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startPostgres } from '../test/support/postgres.js';
-import { removeOnExit, spawnTs } from './lib/children.js';
-import { measureWindow, median, type Window } from './lib/measure.js';
-import { loadAverage, memoryKiB, postgresProcesses } from './lib/procfs.js';
-import { buildSidekey, post, provision, startDaemon } from './lib/sidekey.js';
+import { median } from './lib/measure.js';
+import { loadAverage } from './lib/procfs.js';
+import { OPS, type Op, runVariants, type Variant, type VariantRow } from './lib/variants.js';
 
 const REPO = join(import.meta.dirname, '..');
-const OPS = ['detokenize', 'tokenize', 'tokenize100', 'encrypt'] as const;
-type Op = (typeof OPS)[number];
 const { values: args } = parseArgs({
   options: {
     op: { type: 'string', default: 'detokenize' },
@@ -60,13 +55,9 @@ const rate = Number(args.rate ?? 1000);
 const rounds = Number(args.rounds);
 const seconds = Number(args.seconds);
 
-interface Variant {
-  readonly name: string;
-  readonly env: Record<string, string>;
-  readonly flags: readonly string[];
-}
+/** As the image runs it: no NODE_OPTIONS (its flags are on the command line). */
 const variants: Variant[] = args.variants.split(';').map((name) => {
-  const env: Record<string, string> = {};
+  const env: Record<string, string> = { NODE_OPTIONS: '' };
   let flags: string[] = [];
   for (const kv of name === 'default' ? [] : name.split(',')) {
     const i = kv.indexOf('=');
@@ -77,123 +68,19 @@ const variants: Variant[] = args.variants.split(';').map((name) => {
   return { name, env, flags };
 });
 
-const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 const loadAtStart = loadAverage();
-log(`load average at start: ${loadAtStart.join(' ')}`);
-const build = buildSidekey(REPO, 'compiled');
-const pg = await startPostgres();
-const scratch = mkdtempSync(join(tmpdir(), 'sidekey-bench-variants-'));
-removeOnExit(scratch);
-const ctx = { repo: REPO, scratch, pgPids: postgresProcesses(pg.dataDir) };
-
-const load = (url: string, path: string, headers: Record<string, string>, bodies: string[]) =>
-  closed === undefined
-    ? ([
-        'bench/load/http-paced.ts',
-        { url, path, headers, bodies, rate, connections: 64, warmupSeconds: 1, seconds },
-      ] as const)
-    : ([
-        'bench/load/http.ts',
-        { url, path, headers, bodies, connections: closed, warmupSeconds: 1, seconds },
-      ] as const);
-
-interface Row {
-  readonly variant: string;
-  readonly round: number;
-  readonly rps: number;
-  readonly mCpu: number;
-  readonly pgMCpu: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly rssMiB: number;
-  readonly errors: number;
-}
-const rows: Row[] = [];
-function record(variant: string, round: number, w: Window, pid: number): void {
-  const r = w.result;
-  const row: Row = {
-    variant,
-    round,
-    rps: r.ok / r.seconds,
-    mCpu: ((w.serverCpu ?? 0) / r.seconds) * 1000,
-    pgMCpu: (w.pgCpu / r.seconds) * 1000,
-    p50: r.latencyMs.p50,
-    p99: r.latencyMs.p99,
-    rssMiB: (memoryKiB(pid)?.rss ?? 0) / 1024,
-    errors: r.errors,
-  };
-  rows.push(row);
-  log(JSON.stringify(row));
-}
-
-try {
-  const provisioned = provision(build, pg, 'bench', scratch);
-  const hot = Array.from({ length: 100 }, (_, i) => `hot-${i}@example.com`);
-  const floorBody = JSON.stringify({ tenant: 'bench', field: 'email', values: ['alice@example.com'] });
-  for (let round = 0; round < rounds; round++) {
-    if (args.floor) {
-      const server = spawnTs('hono-floor', REPO, 'bench/floors/hono.ts', [], args.node ?? process.execPath);
-      try {
-        const { port } = await server.message<{ port: number }>('ready', 30_000);
-        const [script, spec] = load(`http://127.0.0.1:${port}`, '/v1/tokenize', {}, [floorBody]);
-        const w = await measureWindow(ctx, `floor-${round}`, script, spec, { pid: server.pid });
-        record('floor (bare hono + AES-GCM)', round, w, server.pid!);
-      } finally {
-        await server.stop();
-      }
-    }
-    for (const v of variants) {
-      const daemon = await startDaemon({
-        build,
-        pg,
-        provisioned,
-        scratch,
-        ...(args.node !== undefined && { node: args.node }),
-        nodeFlags: v.flags,
-        env: { NODE_OPTIONS: '', ...v.env },
-      });
-      try {
-        const t = await post(daemon.url, '/v1/tokenize', provisioned.ork, {
-          tenant: 'bench',
-          field: 'email',
-          values: hot,
-        });
-        const tokens = (t.body as { tokens?: string[] }).tokens;
-        if (t.status !== 200 || tokens === undefined)
-          throw new Error(
-            `variant "${v.name}": the warm-up tokenize answered ${t.status} ${JSON.stringify(t.body)}`,
-          );
-        // Every record read once, so the measured reveals are cache hits.
-        await post(daemon.url, '/v1/detokenize', provisioned.ork, { tenant: 'bench', tokens });
-        const bodies = {
-          detokenize: tokens.map((tk) => JSON.stringify({ tenant: 'bench', tokens: [tk] })),
-          tokenize: [JSON.stringify({ tenant: 'bench', field: 'email', values: ['alice@example.com'] })],
-          tokenize100: [
-            JSON.stringify({
-              tenant: 'bench',
-              field: 'email',
-              values: Array.from({ length: 100 }, (_, i) => `user-${i}@example.com`),
-            }),
-          ],
-          encrypt: [JSON.stringify({ tenant: 'bench', field: 'email', plaintexts: ['alice@example.com'] })],
-        }[op];
-        const path = `/v1/${op === 'tokenize100' ? 'tokenize' : op}`;
-        const headers = { 'content-type': 'application/json', 'x-sidekey-org-key': provisioned.ork };
-        const [script, spec] = load(daemon.url, path, headers, bodies);
-        const w = await measureWindow(ctx, `${op}-${round}`, script, spec, {
-          pid: daemon.pid,
-          metricsUrl: daemon.url,
-        });
-        record(v.name, round, w, daemon.pid);
-      } finally {
-        await daemon.stop();
-      }
-    }
-  }
-} finally {
-  await pg.destroy();
-  build.remove();
-}
+process.stderr.write(`bench: load average at start: ${loadAtStart.join(' ')}\n`);
+const rows = await runVariants(REPO, {
+  op,
+  variants,
+  rate,
+  ...(closed !== undefined && { closed }),
+  rounds,
+  seconds,
+  warmupSeconds: 1,
+  floor: args.floor,
+  ...(args.node !== undefined && { node: args.node }),
+});
 
 const names = [...new Set(rows.map((r) => r.variant))];
 const lines = [
@@ -203,7 +90,7 @@ const lines = [
 ];
 for (const name of names) {
   const mine = rows.filter((r) => r.variant === name);
-  const m = (f: (r: Row) => number) => median(mine.map(f));
+  const m = (f: (r: VariantRow) => number) => median(mine.map(f));
   lines.push(
     `| ${name} | ${m((r) => r.rps).toFixed(0)} | ${m((r) => r.mCpu).toFixed(0)} | ${m((r) => r.pgMCpu).toFixed(0)} | ${m((r) => r.p50).toFixed(2)} | ${m((r) => r.p99).toFixed(2)} | ${m((r) => r.rssMiB).toFixed(1)} | ${mine.reduce((a, r) => a + r.errors, 0)} | ${mine.map((r) => r.mCpu.toFixed(0)).join(' ')} |`,
   );
