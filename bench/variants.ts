@@ -26,6 +26,7 @@
  * p50/p99, RSS after the window) with every round's CPU, and writes
  * bench/results/variants-<stamp>.json.
  */
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -68,6 +69,8 @@ const variants: Variant[] = args.variants.split(';').map((name) => {
   return { name, env, flags };
 });
 
+/** The runtime the daemons ran on, recorded with the results (`--node` or this one). */
+const nodeVersion = execFileSync(args.node ?? process.execPath, ['--version'], { encoding: 'utf8' }).trim();
 const loadAtStart = loadAverage();
 process.stderr.write(`bench: load average at start: ${loadAtStart.join(' ')}\n`);
 const rows = await runVariants(REPO, {
@@ -84,7 +87,7 @@ const rows = await runVariants(REPO, {
 
 const names = [...new Set(rows.map((r) => r.variant))];
 const lines = [
-  `${op}, ${closed === undefined ? `paced ${rate} req/s` : `closed loop, ${closed} connections`}, ${seconds} s x ${rounds} interleaved rounds; load average at start ${loadAtStart.join(' ')}`,
+  `${op}, ${closed === undefined ? `paced ${rate} req/s` : `closed loop, ${closed} connections`}, ${seconds} s x ${rounds} interleaved rounds, Node.js ${nodeVersion}; load average at start ${loadAtStart.join(' ')}`,
   '| variant | req/s | sidekey mCPU | PostgreSQL mCPU | p50 ms | p99 ms | RSS MiB | errors | mCPU per round |',
   '|---|---|---|---|---|---|---|---|---|',
 ];
@@ -99,5 +102,5 @@ process.stdout.write(`${lines.join('\n')}\n`);
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 writeFileSync(
   join(REPO, 'bench', 'results', `variants-${stamp}.json`),
-  `${JSON.stringify({ op, rate: closed === undefined ? rate : null, closed: closed ?? null, seconds, rounds, loadAtStart, variants, rows }, null, 2)}\n`,
+  `${JSON.stringify({ op, node: nodeVersion, rate: closed === undefined ? rate : null, closed: closed ?? null, seconds, rounds, loadAtStart, variants, rows }, null, 2)}\n`,
 );

@@ -148,7 +148,9 @@ export async function runVariants(repo: string, run: VariantRun): Promise<Varian
           const path = `/v1/${run.op === 'tokenize100' ? 'tokenize' : run.op}`;
           const headers = { 'content-type': 'application/json', 'x-sidekey-org-key': provisioned.ork };
           const [script, spec] = load(daemon.url, path, headers, bodies);
-          const w = await measureWindow(ctx, `${run.op}-${v.name}-${round}`, script, spec, {
+          // The variant's name may hold flags with paths: it names a file here.
+          const label = `${run.op}-${v.name.replace(/[^\w.=-]+/g, '_')}-${round}`;
+          const w = await measureWindow(ctx, label, script, spec, {
             pid: daemon.pid,
             metricsUrl: daemon.url,
           });

@@ -241,10 +241,10 @@ describe('the Dockerfile', () => {
       '--from=build /src/dist ./dist',
     ]);
     assert.match(runtime, /^USER 10001:10001$/m);
-    // The young generation is bounded and the old generation grows by 25 % per full GC in the image (ADR-19); the benchmark reads these flags from here.
+    // The young generation is bounded, the old generation grows by 25 % per full GC and V8 has one worker thread in the image (ADR-19); the benchmark reads these flags from here.
     assert.match(
       runtime,
-      /^ENTRYPOINT \["node", "--max-semi-space-size=2", "--heap-growing-percent=25", "\/app\/bin\/sidekey.js"\]$/m,
+      /^ENTRYPOINT \["node", "--max-semi-space-size=2", "--heap-growing-percent=25", "--v8-pool-size=1", "\/app\/bin\/sidekey.js"\]$/m,
     );
     assert.match(runtime, /^CMD \["serve"\]$/m);
     assert.match(runtime, /^VOLUME \["\/var\/lib\/sidekey", "\/run\/sidekey"\]$/m);
