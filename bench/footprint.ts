@@ -25,7 +25,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { TestPostgres } from '../test/support/postgres.js';
 import { spawnTs } from './lib/children.js';
-import { f1, f2, signed } from './lib/footprint-report.js';
+import { f1, f2, memorySplit, signed } from './lib/footprint-report.js';
 import { type MeasureContext, measureWindow, toMeasurement } from './lib/measure.js';
 import { loadAverage, memoryKiB } from './lib/procfs.js';
 import { type ProfileSummary, summarizeProfile } from './lib/profile.js';
@@ -62,6 +62,9 @@ export interface FootprintRun {
     /** After the HTTP rows and a few idle seconds (before the gRPC rows). */
     readonly afterHttp: number;
     readonly steady: number;
+    /** Of `steady`: anonymous memory (private to the process) and file-backed pages (the node binary's code, shared by every process mapping the same file). Absent in results before 2026-12-02T14. */
+    readonly steadyAnon?: number;
+    readonly steadyFile?: number;
     readonly peak: number;
   };
   /** Load average (1, 5, 15 min) when this runtime's rows started. */
@@ -304,7 +307,14 @@ async function runOne(
       node: rt.node,
       binary: rt.binary,
       rows,
-      rssMiB: { idle, afterHttp, steady: (mem?.rss ?? 0) / 1024, peak: (mem?.hwm ?? 0) / 1024 },
+      rssMiB: {
+        idle,
+        afterHttp,
+        steady: (mem?.rss ?? 0) / 1024,
+        steadyAnon: (mem?.anon ?? 0) / 1024,
+        steadyFile: (mem?.file ?? 0) / 1024,
+        peak: (mem?.hwm ?? 0) / 1024,
+      },
       loadAverage: loadAtStart,
     };
   } finally {
@@ -382,7 +392,7 @@ export function budgetsOf(run: FootprintRun): Budget[] {
   out.push({
     name: `${run.node}: steady RSS after load, no NODE_OPTIONS`,
     rule: '≤ 96 MiB (the injector’s default memory request)',
-    measured: `${f1(run.rssMiB.steady)} MiB (idle after start ${f1(run.rssMiB.idle)} MiB, after the HTTP rows ${f1(run.rssMiB.afterHttp)} MiB)`,
+    measured: `${f1(run.rssMiB.steady)} MiB (${memorySplit(run) === '' ? '' : `${memorySplit(run)}; `}idle after start ${f1(run.rssMiB.idle)} MiB, after the HTTP rows ${f1(run.rssMiB.afterHttp)} MiB)`,
     pass: run.rssMiB.steady <= 96,
   });
   out.push({

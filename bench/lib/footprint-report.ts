@@ -4,11 +4,24 @@
  * Dapr's terms (added p50/p99, mCPU, MB at 1,000 QPS).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { FootprintResults, FootprintRow } from '../footprint.js';
+import type { FootprintResults, FootprintRow, FootprintRun } from '../footprint.js';
 
 export const f1 = (v: number | undefined) => (v === undefined ? '–' : v.toFixed(1));
 export const f2 = (v: number | undefined) => (v === undefined ? '–' : v.toFixed(2));
 export const signed = (v: number) => `${v < 0 ? '−' : '+'}${Math.abs(v).toFixed(2)}`;
+
+/**
+ * Steady RSS split into what is this process's own (anonymous: heap, stacks,
+ * buffers) and what are pages of mapped files — the node binary's code above
+ * all, shared by every process that maps the same file (every sidekey
+ * container of one image on a node, through the image layer's page cache).
+ * Empty for results written before the split was recorded.
+ */
+export function memorySplit(run: FootprintRun): string {
+  const { steadyAnon, steadyFile } = run.rssMiB;
+  if (steadyAnon === undefined || steadyFile === undefined) return '';
+  return `${f1(steadyAnon)} MiB anonymous, private to the process; ${f1(steadyFile)} MiB file-backed, mostly node's own code, shared with every process mapping the same binary`;
+}
 
 /** PASS / MISS lines for the terminal. */
 export function footprintBudgetsText(r: FootprintResults): string {
@@ -100,7 +113,7 @@ export function footprintMarkdown(r: FootprintResults, measuredAt: string, commi
       );
     out.push(`Floors: ${floors.join('; ')}.`, '');
     out.push(
-      `Memory without NODE_OPTIONS: idle after start ${f1(run.rssMiB.idle)} MiB, after the HTTP rows ${f1(run.rssMiB.afterHttp)} MiB, **steady after load ${f1(run.rssMiB.steady)} MiB**, **peak (VmHWM) ${f1(run.rssMiB.peak)} MiB**.`,
+      `Memory without NODE_OPTIONS: idle after start ${f1(run.rssMiB.idle)} MiB, after the HTTP rows ${f1(run.rssMiB.afterHttp)} MiB, **steady after load ${f1(run.rssMiB.steady)} MiB**${memorySplit(run) === '' ? '' : ` (${memorySplit(run)})`}, **peak (VmHWM) ${f1(run.rssMiB.peak)} MiB**.`,
       '',
     );
   }

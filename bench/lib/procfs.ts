@@ -57,11 +57,13 @@ export function cpuDelta(before: Map<number, number>, after: Map<number, number>
 }
 
 /** Resident set size now and its high-water mark since the process started, in KiB. */
-export function memoryKiB(pid: number): { rss: number; hwm: number } | undefined {
+export function memoryKiB(pid: number): { rss: number; hwm: number; anon: number; file: number } | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
-    return { rss: field('VmRSS'), hwm: field('VmHWM') };
+    // RssAnon: this process's own memory (heap, stacks, buffers). RssFile: pages of mapped files (the
+    // node binary's code above all), which every process mapping the same file shares.
+    return { rss: field('VmRSS'), hwm: field('VmHWM'), anon: field('RssAnon'), file: field('RssFile') };
   } catch {
     return undefined;
   }
