@@ -62,7 +62,7 @@ export interface FootprintRun {
     /** After the HTTP rows and a few idle seconds (before the gRPC rows). */
     readonly afterHttp: number;
     readonly steady: number;
-    /** Of `steady`: anonymous memory (private to the process) and file-backed pages (the node binary's code, shared by every process mapping the same file). Absent in results before 2026-12-02T14. */
+    /** Of `steady`: anonymous memory (private to the process) and file-backed pages (the node binary's code, shared by every process mapping the same file). Absent in results before footprint-2026-12-02T13-46-25Z. */
     readonly steadyAnon?: number;
     readonly steadyFile?: number;
     readonly peak: number;
@@ -389,10 +389,11 @@ export function budgetsOf(run: FootprintRun): Budget[] {
       });
     }
   }
+  const split = memorySplit(run);
   out.push({
     name: `${run.node}: steady RSS after load, no NODE_OPTIONS`,
     rule: '≤ 96 MiB (the injector’s default memory request)',
-    measured: `${f1(run.rssMiB.steady)} MiB (${memorySplit(run) === '' ? '' : `${memorySplit(run)}; `}idle after start ${f1(run.rssMiB.idle)} MiB, after the HTTP rows ${f1(run.rssMiB.afterHttp)} MiB)`,
+    measured: `${f1(run.rssMiB.steady)} MiB (${split === '' ? '' : `${split}; `}idle after start ${f1(run.rssMiB.idle)} MiB, after the HTTP rows ${f1(run.rssMiB.afterHttp)} MiB)`,
     pass: run.rssMiB.steady <= 96,
   });
   out.push({

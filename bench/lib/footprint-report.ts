@@ -112,8 +112,9 @@ export function footprintMarkdown(r: FootprintResults, measuredAt: string, commi
           `${x.transport} ${x.operation} @ ${x.rate}: p50 ${f2(x.measurement.latencyMs.p50)} ms, p99 ${f2(x.measurement.latencyMs.p99)} ms, ${f1(x.mCpu)} mCPU`,
       );
     out.push(`Floors: ${floors.join('; ')}.`, '');
+    const split = memorySplit(run);
     out.push(
-      `Memory without NODE_OPTIONS: idle after start ${f1(run.rssMiB.idle)} MiB, after the HTTP rows ${f1(run.rssMiB.afterHttp)} MiB, **steady after load ${f1(run.rssMiB.steady)} MiB**${memorySplit(run) === '' ? '' : ` (${memorySplit(run)})`}, **peak (VmHWM) ${f1(run.rssMiB.peak)} MiB**.`,
+      `Memory without NODE_OPTIONS: idle after start ${f1(run.rssMiB.idle)} MiB, after the HTTP rows ${f1(run.rssMiB.afterHttp)} MiB, **steady after load ${f1(run.rssMiB.steady)} MiB**${split === '' ? '' : ` (${split})`}, **peak (VmHWM) ${f1(run.rssMiB.peak)} MiB**.`,
       '',
     );
   }
